@@ -1,0 +1,494 @@
+//! The welcome banner that admins edit on disk.
+//!
+//! The template is read from disk on every connection, so an edit shows on
+//! the next connection without a restart, and a missing or broken file falls
+//! back to the copy compiled into the binary rather than failing a sign-on.
+//! Rendering turns the admin's plain text into what is safe on the wire:
+//! placeholders filled in, color markup turned into ANSI only for clients
+//! that want it, CR LF line ends as telnet requires, and every control
+//! character the admin did not mean (a stray ESC) removed.
+
+use std::path::Path;
+
+use tokio::io::AsyncReadExt;
+use tracing::warn;
+use unicode_width::UnicodeWidthChar;
+
+/// The banner compiled into the binary (the shipped assets/banner.txt), shown
+/// when the file on disk is missing or unreadable.
+pub const BUILTIN: &str = include_str!("../assets/banner.txt");
+
+/// Most bytes read of a banner file; a larger file is cut there (at a char
+/// boundary) and the cut is logged.
+pub const MAX_BANNER_BYTES: usize = 64 * 1024;
+
+/// Columns between tab stops when a tab in the template is expanded.
+const TAB_WIDTH: usize = 8;
+
+/// The values a banner template can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BannerVars<'a> {
+    /// Replaces `{server_name}`: tells users which server they reached.
+    pub server_name: &'a str,
+    /// Replaces `{online}`: how many users are signed on right now.
+    pub online: usize,
+    /// Replaces `{rooms}`: how many rooms exist right now.
+    pub rooms: usize,
+}
+
+/// Why a banner file could not be used; only ever logged, since the caller
+/// always gets a banner.
+#[derive(Debug, thiserror::Error)]
+enum BannerError {
+    /// Missing, no permission, a directory's read error, ...
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A FIFO or device would block or never end; only regular files are read.
+    #[error("not a regular file")]
+    NotAFile,
+    /// The bytes are not UTF-8; guessing an encoding would show garbage.
+    #[error("not valid UTF-8: {0}")]
+    NotUtf8(#[from] std::str::Utf8Error),
+}
+
+/// Reads the template from `path`. Missing, unreadable, or not valid UTF-8:
+/// logged with tracing (warn) and BUILTIN is returned. Never fails.
+pub async fn load(path: &Path) -> String {
+    match read_capped(path).await {
+        Ok(text) => text,
+        Err(error) => {
+            warn!(path = %path.display(), error = %error, "banner unreadable, using the built-in one");
+            BUILTIN.to_owned()
+        }
+    }
+}
+
+async fn read_capped(path: &Path) -> Result<String, BannerError> {
+    // Checked before opening: opening a FIFO for reading blocks until some
+    // writer appears, which would hang this connection's sign-on.
+    let metadata = tokio::fs::metadata(path).await?;
+    if !metadata.is_file() {
+        return Err(BannerError::NotAFile);
+    }
+    let file = tokio::fs::File::open(path).await?;
+    // One byte past the limit tells "exactly at the limit" from "cut".
+    let limit = MAX_BANNER_BYTES as u64 + 1;
+    let capacity = usize::try_from(metadata.len().min(limit)).unwrap_or(MAX_BANNER_BYTES);
+    let mut bytes = Vec::with_capacity(capacity);
+    file.take(limit).read_to_end(&mut bytes).await?;
+
+    let cut = bytes.len() > MAX_BANNER_BYTES;
+    if cut {
+        bytes.truncate(MAX_BANNER_BYTES);
+    }
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        // The limit may fall inside a multi-byte character: that incomplete
+        // tail is the cut's doing, not a broken file, so drop only it.
+        Err(e) if cut && e.error_len().is_none() => std::str::from_utf8(&bytes[..e.valid_up_to()])?,
+        Err(e) => return Err(e.into()),
+    };
+    if cut {
+        warn!(
+            path = %path.display(),
+            limit = MAX_BANNER_BYTES,
+            kept = text.len(),
+            "banner file too large, showing only its beginning"
+        );
+    }
+    Ok(text.to_owned())
+}
+
+/// Renders a template to what goes on the wire: `{server_name}`, `{online}`,
+/// `{rooms}` substituted; color markup `{black} {red} {green} {yellow} {blue}
+/// {magenta} {cyan} {white}`, `{bright_black}` ... `{bright_white}`, `{bold}`,
+/// `{dim}`, `{reset}` become ANSI SGR sequences when `color` is true and
+/// nothing when false; `{{` is a literal `{` (and `}}` a literal `}`, so
+/// format!-style escaping works both ways); an unknown `{word}` is left as
+/// written; every line ends in "\r\n" (input may use \n, \r\n or a lone \r; a
+/// missing final newline is added); control characters other than the ANSI
+/// sequences tavern inserts are removed from the template text and from the
+/// substituted values (tabs become spaces to the next multiple of 8 columns);
+/// when color is true the output ends with a reset, after the last line.
+pub fn render(template: &str, vars: &BannerVars<'_>, color: bool) -> String {
+    // Editors on Windows like to start files with a byte order mark.
+    let template = template.strip_prefix('\u{FEFF}').unwrap_or(template);
+    let mut out = Output {
+        text: String::with_capacity(template.len() + template.len() / 8 + 8),
+        column: 0,
+    };
+    let mut rest = template;
+    let mut ends_in_newline = true;
+    while let Some(c) = rest.chars().next() {
+        ends_in_newline = false;
+        if let Some(after) = rest.strip_prefix("{{") {
+            out.push_text("{");
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("}}") {
+            out.push_text("}");
+            rest = after;
+        } else if let Some((name, after)) = placeholder(rest) {
+            match name {
+                "server_name" => out.push_text(vars.server_name),
+                "online" => out.push_text(&vars.online.to_string()),
+                "rooms" => out.push_text(&vars.rooms.to_string()),
+                _ => match sgr_code(name) {
+                    Some(code) if color => out.push_sgr(code),
+                    Some(_) => {}
+                    None => {
+                        // Not ours: show it as written, e.g. "{x}".
+                        out.push_text("{");
+                        rest = &rest[1..];
+                        continue;
+                    }
+                },
+            }
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("\r\n") {
+            out.newline();
+            rest = after;
+            ends_in_newline = true;
+        } else if c == '\n' || c == '\r' {
+            out.newline();
+            rest = &rest[c.len_utf8()..];
+            ends_in_newline = true;
+        } else {
+            out.push_char(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    if !ends_in_newline {
+        out.newline();
+    }
+    if color {
+        out.push_sgr(0);
+    }
+    out.text
+}
+
+/// If `s` starts with `{name}` where name is lower-case ASCII, digits or `_`,
+/// returns the name and what follows the `}`.
+fn placeholder(s: &str) -> Option<(&str, &str)> {
+    let inner = s.strip_prefix('{')?;
+    let end = inner.find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))?;
+    let (name, tail) = inner.split_at(end);
+    let after = tail.strip_prefix('}')?;
+    (!name.is_empty()).then_some((name, after))
+}
+
+/// The SGR parameter for a color or style word.
+fn sgr_code(name: &str) -> Option<u8> {
+    let code = match name {
+        "reset" => 0,
+        "bold" => 1,
+        "dim" => 2,
+        "black" => 30,
+        "red" => 31,
+        "green" => 32,
+        "yellow" => 33,
+        "blue" => 34,
+        "magenta" => 35,
+        "cyan" => 36,
+        "white" => 37,
+        "bright_black" => 90,
+        "bright_red" => 91,
+        "bright_green" => 92,
+        "bright_yellow" => 93,
+        "bright_blue" => 94,
+        "bright_magenta" => 95,
+        "bright_cyan" => 96,
+        "bright_white" => 97,
+        _ => return None,
+    };
+    Some(code)
+}
+
+/// The rendered banner under construction.
+struct Output {
+    /// What goes on the wire so far.
+    text: String,
+    /// Display column on the current line, so tabs can expand to tab stops.
+    column: usize,
+}
+
+impl Output {
+    fn push_text(&mut self, s: &str) {
+        for c in s.chars() {
+            self.push_char(c);
+        }
+    }
+
+    /// Pushes one character of template or value text, dropping what could
+    /// move the cursor, start an escape sequence or reorder the line.
+    fn push_char(&mut self, c: char) {
+        if c == '\t' {
+            let spaces = TAB_WIDTH - self.column % TAB_WIDTH;
+            self.text.extend(std::iter::repeat_n(' ', spaces));
+            self.column += spaces;
+        } else if !is_stripped(c) {
+            self.text.push(c);
+            self.column += c.width().unwrap_or(0);
+        }
+    }
+
+    fn push_sgr(&mut self, code: u8) {
+        self.text.push_str("\x1b[");
+        self.text.push_str(&code.to_string());
+        self.text.push('m');
+    }
+
+    fn newline(&mut self) {
+        self.text.push_str("\r\n");
+        self.column = 0;
+    }
+}
+
+/// Characters never passed through from a template: C0 and C1 controls (ESC,
+/// CSI, BEL, ...), bidi embedding and override controls, which would reorder
+/// every following line on the client, the BOM, and the Unicode line and
+/// paragraph separators, which terminals do not treat as line breaks.
+fn is_stripped(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{FEFF}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const VARS: BannerVars<'static> = BannerVars {
+        server_name: "Pony",
+        online: 3,
+        rooms: 2,
+    };
+
+    /// A file in the temp dir, removed when dropped, so a failing assert
+    /// does not leave it behind.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn with_bytes(bytes: &[u8]) -> TempFile {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "tavern-banner-test-{}-{}.txt",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            write(&path, bytes);
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn write(path: &Path, bytes: &[u8]) {
+        if let Err(e) = std::fs::write(path, bytes) {
+            panic!("cannot write {}: {e}", path.display());
+        }
+    }
+
+    #[test]
+    fn placeholders_are_substituted() {
+        assert_eq!(
+            render(
+                "{server_name}: {online} online in {rooms} rooms",
+                &VARS,
+                false
+            ),
+            "Pony: 3 online in 2 rooms\r\n"
+        );
+    }
+
+    #[test]
+    fn color_markup_becomes_ansi_when_color_is_on() {
+        assert_eq!(
+            render("{bold}{cyan}hi{reset} {bright_white}x{dim}", &VARS, true),
+            "\x1b[1m\x1b[36mhi\x1b[0m \x1b[97mx\x1b[2m\r\n\x1b[0m"
+        );
+    }
+
+    #[test]
+    fn color_markup_disappears_when_color_is_off() {
+        assert_eq!(
+            render("{bold}{cyan}hi{reset} {bright_white}x{dim}", &VARS, false),
+            "hi x\r\n"
+        );
+    }
+
+    #[test]
+    fn every_color_word_has_a_code() {
+        let names = [
+            "black", "red", "green", "yellow", "blue", "magenta", "cyan", "white",
+        ];
+        for (i, name) in names.into_iter().enumerate() {
+            assert_eq!(sgr_code(name), Some(30 + i as u8));
+            assert_eq!(sgr_code(&format!("bright_{name}")), Some(90 + i as u8));
+        }
+    }
+
+    #[test]
+    fn output_with_color_ends_with_a_reset() {
+        assert!(render("{red}alert", &VARS, true).ends_with("alert\r\n\x1b[0m"));
+        assert_eq!(render("", &VARS, true), "\x1b[0m");
+        assert_eq!(render("", &VARS, false), "");
+    }
+
+    #[test]
+    fn unknown_placeholders_are_kept_as_written() {
+        assert_eq!(
+            render("{x} {Online} {} {on line} {", &VARS, true),
+            "{x} {Online} {} {on line} {\r\n\x1b[0m"
+        );
+    }
+
+    #[test]
+    fn doubled_braces_are_literal_braces() {
+        assert_eq!(
+            render("{{online}} is {online}; {{{online}}}", &VARS, false),
+            "{online} is 3; {3}\r\n"
+        );
+    }
+
+    #[test]
+    fn bare_line_feeds_become_cr_lf() {
+        assert_eq!(render("a\nb\n", &VARS, false), "a\r\nb\r\n");
+        assert_eq!(render("a\r\nb\r\n", &VARS, false), "a\r\nb\r\n");
+        assert_eq!(render("a\rb", &VARS, false), "a\r\nb\r\n");
+        assert_eq!(render("a\n\n\nb", &VARS, false), "a\r\n\r\n\r\nb\r\n");
+    }
+
+    #[test]
+    fn a_missing_final_newline_is_added() {
+        assert_eq!(render("one\ntwo", &VARS, false), "one\r\ntwo\r\n");
+    }
+
+    #[test]
+    fn escape_and_other_controls_in_the_template_are_removed() {
+        assert_eq!(
+            render("a\x1b[2Jb\x07c\x08d\x7fe\u{9b}f", &VARS, false),
+            "a[2Jbcdef\r\n"
+        );
+        assert_eq!(render("\x1b", &VARS, true), "\r\n\x1b[0m");
+    }
+
+    #[test]
+    fn bidi_overrides_and_a_byte_order_mark_are_removed() {
+        assert_eq!(render("\u{FEFF}abc\u{202E}def", &VARS, false), "abcdef\r\n");
+    }
+
+    #[test]
+    fn controls_in_substituted_values_are_removed() {
+        let vars = BannerVars {
+            server_name: "evil\x1b]0;owned\x07\nname",
+            ..VARS
+        };
+        assert_eq!(
+            render("{server_name}", &vars, false),
+            "evil]0;ownedname\r\n"
+        );
+    }
+
+    #[test]
+    fn tabs_expand_to_the_next_tab_stop() {
+        assert_eq!(
+            render("ab\tc\t\td", &VARS, false),
+            "ab      c               d\r\n"
+        );
+        assert_eq!(
+            render("{red}ab{reset}\tc", &VARS, true),
+            "\x1b[31mab\x1b[0m      c\r\n\x1b[0m"
+        );
+    }
+
+    #[test]
+    fn the_builtin_banner_is_short_plain_and_mentions_help() {
+        let vars = BannerVars {
+            server_name: "tavern",
+            online: 1000,
+            rooms: 100,
+        };
+        let plain = render(BUILTIN, &vars, false);
+        let lines: Vec<&str> = plain.split_terminator("\r\n").collect();
+        assert!(lines.len() <= 10, "{} lines", lines.len());
+        for line in &lines {
+            let width = unicode_width::UnicodeWidthStr::width(*line);
+            assert!(width < 70, "{line:?} is {width} columns");
+        }
+        assert!(plain.contains("/help"));
+        assert!(plain.contains("nickname"));
+        assert!(plain.contains("tavern"));
+        assert!(!plain.contains('{'), "unknown markup left: {plain}");
+        assert!(render(BUILTIN, &vars, true).contains("\x1b[1m\x1b[36mtavern\x1b[0m"));
+    }
+
+    #[tokio::test]
+    async fn loading_a_missing_file_gives_the_builtin_banner() {
+        let path = std::env::temp_dir().join("tavern-banner-test-no-such-file.txt");
+        assert_eq!(load(&path).await, BUILTIN);
+    }
+
+    #[tokio::test]
+    async fn loading_a_directory_gives_the_builtin_banner() {
+        assert_eq!(load(&std::env::temp_dir()).await, BUILTIN);
+    }
+
+    #[tokio::test]
+    async fn loading_a_file_gives_its_content() {
+        let file = TempFile::with_bytes("Hello {server_name}\n".as_bytes());
+        assert_eq!(load(&file.0).await, "Hello {server_name}\n");
+    }
+
+    #[tokio::test]
+    async fn an_edit_between_two_loads_shows_on_the_second() {
+        let file = TempFile::with_bytes(b"first\n");
+        assert_eq!(load(&file.0).await, "first\n");
+        write(&file.0, b"second\n");
+        assert_eq!(load(&file.0).await, "second\n");
+    }
+
+    #[tokio::test]
+    async fn a_file_over_the_limit_is_cut_at_the_limit() {
+        let file = TempFile::with_bytes(&vec![b'a'; MAX_BANNER_BYTES + 100]);
+        let text = load(&file.0).await;
+        assert_eq!(text.len(), MAX_BANNER_BYTES);
+        assert!(text.bytes().all(|b| b == b'a'));
+    }
+
+    #[tokio::test]
+    async fn a_file_exactly_at_the_limit_is_kept_whole() {
+        let file = TempFile::with_bytes(&vec![b'a'; MAX_BANNER_BYTES]);
+        assert_eq!(load(&file.0).await.len(), MAX_BANNER_BYTES);
+    }
+
+    #[tokio::test]
+    async fn a_cut_never_splits_a_character() {
+        let mut bytes = vec![b'a'; MAX_BANNER_BYTES - 1];
+        bytes.extend_from_slice("éééé".as_bytes());
+        let file = TempFile::with_bytes(&bytes);
+        let text = load(&file.0).await;
+        assert_eq!(text.len(), MAX_BANNER_BYTES - 1);
+        assert!(text.bytes().all(|b| b == b'a'));
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_gives_the_builtin_banner() {
+        let file = TempFile::with_bytes(b"caf\xe9 latin-1\n");
+        assert_eq!(load(&file.0).await, BUILTIN);
+    }
+}

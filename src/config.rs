@@ -1,0 +1,740 @@
+//! Server configuration: what can be tuned, its defaults, and where it comes
+//! from.
+//!
+//! Settings are layered with figment: the defaults compiled in here, then a
+//! TOML file (`tavern.toml` unless another path is given), then `TAVERN_*`
+//! environment variables, so a container can override one value without
+//! shipping a file. The merged result is range-checked once, at startup, so
+//! the rest of the server can trust every number it reads from [`Config`].
+//! Every error names the offending key, because an admin fixing a config
+//! needs to know which line to look at.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider, Source};
+use serde::{Deserialize, Serialize};
+
+use crate::names::RoomName;
+
+/// Prefix of the environment variables that set config keys.
+pub const ENV_PREFIX: &str = "TAVERN_";
+
+/// The config file read when no path is given, if it exists in the current
+/// directory.
+pub const DEFAULT_FILE: &str = "tavern.toml";
+
+/// Name of the environment provider; errors use it to recognise values that
+/// came from the environment.
+const ENV_SOURCE_NAME: &str = "`TAVERN_` environment variable(s)";
+
+/// Who echoes and edits the line being typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineEditing {
+    /// Decided per connection from the client's telnet negotiation.
+    Auto,
+    /// Tavern echoes and edits: for raw terminals (`telnet` in char mode).
+    Server,
+    /// The client edits its own lines and sends them whole (MUD clients).
+    Client,
+}
+
+/// Everything an admin can tune. See `tavern.toml` keys of the same names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to accept telnet connections on.
+    pub listen: SocketAddr,
+    /// Name shown in the banner and server notices, so users know where they
+    /// are when they run several clients.
+    pub server_name: String,
+    /// Banner template file; read on every connection so edits show without
+    /// a restart.
+    pub banner: PathBuf,
+    /// Room every user joins after signing on, so nobody starts out alone in
+    /// nowhere.
+    pub default_room: String,
+    /// Who echoes and edits typed lines; `auto` suits almost everyone.
+    pub line_editing: LineEditing,
+    /// Characters kept of one typed line; bounds memory per connection and
+    /// the size of what one user can make everyone else receive.
+    pub max_line_length: usize,
+    /// Grapheme clusters (and display columns) a nick may have, so nicks fit
+    /// the column they are printed in.
+    pub max_nick_length: usize,
+    /// Seconds a new connection may take to choose a nick before it is
+    /// dropped, so idle sockets cannot pile up unauthenticated.
+    pub signon_timeout_secs: u64,
+    /// Messages queued to one connection before it counts as not reading; a
+    /// stalled client must not make the server buffer without bound.
+    pub outbound_queue: usize,
+    /// Milliseconds to wait for a client's telnet answers before deciding its
+    /// line mode; clients that never answer must still get a prompt.
+    pub negotiation_wait_ms: u64,
+    /// Bytes of one IAC SB .. IAC SE payload kept; longer subnegotiations are
+    /// a memory attack, not a real client.
+    pub max_subnegotiation: usize,
+    /// Combining marks kept per grapheme cluster; enough for every script,
+    /// too few for "Zalgo" text that smears over neighbouring lines.
+    pub max_combining_marks: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 4000)),
+            server_name: "tavern".to_owned(),
+            banner: PathBuf::from("assets/banner.txt"),
+            default_room: "lobby".to_owned(),
+            line_editing: LineEditing::Auto,
+            max_line_length: 1000,
+            max_nick_length: 16,
+            signon_timeout_secs: 120,
+            outbound_queue: 1024,
+            negotiation_wait_ms: 1000,
+            max_subnegotiation: 8192,
+            max_combining_marks: 4,
+        }
+    }
+}
+
+/// Why the configuration could not be used. Every message names the file or
+/// key to fix, and where a value came from when that is known.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A config file was named explicitly but is not there; silently running
+    /// on defaults would hide a typo in the path.
+    #[error("config file `{}` does not exist", .path.display())]
+    FileNotFound {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// The config file exists but cannot be read as text.
+    #[error("config file `{}` cannot be read: {source}", .path.display())]
+    FileUnreadable {
+        /// The path as given.
+        path: PathBuf,
+        /// What the OS (or the UTF-8 check) said.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML.
+    #[error("config file `{}` is not valid TOML: {reason}", .path.display())]
+    Syntax {
+        /// The file that failed to parse.
+        path: PathBuf,
+        /// The TOML parser's message, with line and column.
+        reason: String,
+    },
+    /// A key that tavern does not know, usually a typo.
+    #[error("config key `{key}`: not a known setting{}", origin_suffix(.origin.as_deref()))]
+    UnknownKey {
+        /// The key as written (lower-cased for environment variables).
+        key: String,
+        /// Where it was set, e.g. "in tavern.toml".
+        origin: Option<String>,
+    },
+    /// A known key with a value of the wrong type, syntax or range.
+    #[error("config key `{key}`: {reason}{}", origin_suffix(.origin.as_deref()))]
+    Invalid {
+        /// The key whose value is wrong.
+        key: String,
+        /// What is wrong with it, e.g. "must be at least 1".
+        reason: String,
+        /// Where it was set, e.g. "from environment variable TAVERN_LISTEN".
+        origin: Option<String>,
+    },
+    /// A problem figment reported without a key; kept rather than lost.
+    #[error("config: {reason}")]
+    Other {
+        /// Figment's own message.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// The config key at fault, when the error is about one key.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::UnknownKey { key, .. } | ConfigError::Invalid { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
+fn origin_suffix(origin: Option<&str>) -> String {
+    origin.map(|o| format!(" ({o})")).unwrap_or_default()
+}
+
+impl Config {
+    /// Embedded defaults, then the TOML file at `path` if given (a missing
+    /// file given explicitly is an error; when `path` is None, `tavern.toml`
+    /// in the current directory is read if it exists), then `TAVERN_*`
+    /// environment variables (TAVERN_LISTEN sets `listen`,
+    /// TAVERN_MAX_LINE_LENGTH sets `max_line_length`, ...).
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        // `std::env::vars` panics on a non-UTF-8 variable anywhere in the
+        // environment; a stray one must not stop the server from starting.
+        let env = std::env::vars_os().map(|(name, value)| {
+            (
+                name.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        });
+        Config::load_from(path, env)
+    }
+
+    /// Same as [`Config::load`], with the environment given explicitly as
+    /// (name, value) pairs, so tests never touch the process environment.
+    /// Pairs whose name does not start with `TAVERN_` are ignored; one that
+    /// does but names no config key is an error, to catch typos.
+    pub fn load_from(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = config_file(path)? {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let figment = figment.merge(EnvPairs::new(env));
+
+        let config: Config = figment.extract().map_err(from_figment)?;
+        config.validate().map_err(|err| match err {
+            ConfigError::Invalid {
+                key,
+                reason,
+                origin: None,
+            } => {
+                let origin = describe_origin(figment.find_metadata(&key), &[key.as_str()]);
+                ConfigError::Invalid {
+                    key,
+                    reason,
+                    origin,
+                }
+            }
+            other => other,
+        })?;
+        Ok(config)
+    }
+
+    /// Checks ranges: max_line_length 1..=65536, max_nick_length 1..=64,
+    /// signon_timeout_secs >= 1, outbound_queue 1..=1_000_000,
+    /// negotiation_wait_ms <= 60000, max_subnegotiation 64..=1_048_576,
+    /// max_combining_marks <= 32, server_name and default_room not empty
+    /// (default_room must also pass [`RoomName::parse`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        in_range("max_line_length", self.max_line_length, 1, 65_536)?;
+        in_range("max_nick_length", self.max_nick_length, 1, 64)?;
+        if self.signon_timeout_secs < 1 {
+            return Err(invalid("signon_timeout_secs", "must be at least 1"));
+        }
+        in_range("outbound_queue", self.outbound_queue, 1, 1_000_000)?;
+        if self.negotiation_wait_ms > 60_000 {
+            return Err(invalid("negotiation_wait_ms", "must be at most 60000"));
+        }
+        in_range("max_subnegotiation", self.max_subnegotiation, 64, 1_048_576)?;
+        if self.max_combining_marks > 32 {
+            return Err(invalid("max_combining_marks", "must be at most 32"));
+        }
+        if self.server_name.trim().is_empty() {
+            return Err(invalid("server_name", "must not be empty"));
+        }
+        if self.default_room.trim().is_empty() {
+            return Err(invalid("default_room", "must not be empty"));
+        }
+        if let Err(e) = RoomName::parse(&self.default_room) {
+            return Err(invalid("default_room", &e.to_string()));
+        }
+        Ok(())
+    }
+
+    /// How long a new connection may take to sign on.
+    pub fn signon_timeout(&self) -> Duration {
+        Duration::from_secs(self.signon_timeout_secs)
+    }
+
+    /// How long to wait for a client's telnet answers.
+    pub fn negotiation_wait(&self) -> Duration {
+        Duration::from_millis(self.negotiation_wait_ms)
+    }
+}
+
+fn invalid(key: &str, reason: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        reason: reason.to_owned(),
+        origin: None,
+    }
+}
+
+fn in_range(key: &str, value: usize, min: usize, max: usize) -> Result<(), ConfigError> {
+    if value < min {
+        // "at least 1" reads better than a range when 0 is the usual mistake.
+        Err(invalid(key, &format!("must be at least {min}")))
+    } else if value > max {
+        Err(invalid(key, &format!("must be at most {max}")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Which file to read, if any. Existence and readability are checked here,
+/// not left to figment, because figment treats a missing file as empty and
+/// reports a read error as if it were a syntax error.
+fn config_file(path: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
+    let (path, explicit) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from(DEFAULT_FILE), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(_) => Ok(Some(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if explicit {
+                Err(ConfigError::FileNotFound { path })
+            } else {
+                Ok(None)
+            }
+        }
+        Err(source) => Err(ConfigError::FileUnreadable { path, source }),
+    }
+}
+
+/// Maps figment's error to one that names the key in words an admin reads.
+fn from_figment(err: figment::Error) -> ConfigError {
+    use figment::error::Kind;
+
+    let origin = describe_origin(err.metadata.as_ref(), &err.path);
+    let key = err.path.join(".");
+    match err.kind {
+        Kind::UnknownField(found, _) => ConfigError::UnknownKey {
+            key: if key.is_empty() { found } else { key },
+            origin,
+        },
+        // Without a key the error is about the file as a whole: TOML syntax.
+        Kind::Message(reason) if key.is_empty() => match err.metadata.and_then(|m| m.source) {
+            Some(Source::File(path)) => ConfigError::Syntax {
+                path,
+                reason: reason.trim_end().to_owned(),
+            },
+            _ => ConfigError::Other { reason },
+        },
+        kind if key.is_empty() => ConfigError::Other {
+            reason: kind.to_string(),
+        },
+        Kind::UnknownVariant(found, expected) => ConfigError::Invalid {
+            key,
+            reason: format!("must be one of {} (found `{found}`)", expected.join(", ")),
+            origin,
+        },
+        kind => ConfigError::Invalid {
+            key,
+            reason: kind.to_string(),
+            origin,
+        },
+    }
+}
+
+/// `in FILE` or `from environment variable TAVERN_X`; `None` for defaults,
+/// which an admin did not write and cannot fix.
+fn describe_origin<K: AsRef<str>>(metadata: Option<&Metadata>, path: &[K]) -> Option<String> {
+    let metadata = metadata?;
+    match &metadata.source {
+        Some(Source::File(file)) => Some(format!("in {}", file.display())),
+        _ if metadata.name == ENV_SOURCE_NAME => Some(format!(
+            "from environment variable {}",
+            metadata.interpolate(&Profile::Default, path)
+        )),
+        _ => None,
+    }
+}
+
+/// The `TAVERN_*` pairs of an explicit environment, as a figment provider.
+///
+/// figment's own `Env` can only read the process environment, which tests
+/// must not mutate; this applies the same rules to any list of pairs.
+struct EnvPairs {
+    /// Config keys (lower-cased, prefix removed) to parsed values.
+    dict: Dict,
+}
+
+impl EnvPairs {
+    fn new(env: impl IntoIterator<Item = (String, String)>) -> Self {
+        let string_keys = string_keys();
+        let mut dict = Dict::new();
+        for (name, raw) in env {
+            let name = name.trim();
+            let Some(rest) = strip_prefix_ignore_ascii_case(name, ENV_PREFIX) else {
+                continue;
+            };
+            if rest.is_empty() {
+                continue;
+            }
+            let key = rest.to_ascii_lowercase();
+            // Same parsing as figment's Env: "4000" is a number, "[1, 2]" an
+            // array, "0.0.0.0:4000" a string.
+            let parsed = match raw.parse::<Value>() {
+                Ok(value) => value,
+                Err(never) => match never {},
+            };
+            // Unlike figment's Env, a key whose type is a string keeps the
+            // text as written, so TAVERN_SERVER_NAME=1984 is a name, not a
+            // type error.
+            let value = match parsed {
+                Value::String(..) => parsed,
+                _ if string_keys.contains(key.as_str()) => Value::from(raw.trim().to_owned()),
+                _ => parsed,
+            };
+            dict.insert(key, value);
+        }
+        EnvPairs { dict }
+    }
+}
+
+impl Provider for EnvPairs {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(ENV_SOURCE_NAME).interpolater(|_: &Profile, keys: &[&str]| {
+            format!("{ENV_PREFIX}{}", keys.join(".").to_ascii_uppercase())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.dict.clone()))
+    }
+}
+
+/// Keys whose values are strings, found from the defaults so the list cannot
+/// drift from the struct.
+fn string_keys() -> BTreeSet<String> {
+    Value::serialize(Config::default())
+        .ok()
+        .and_then(|v| v.into_dict())
+        .map(|dict| {
+            dict.into_iter()
+                .filter(|(_, v)| matches!(v, Value::String(..)))
+                .map(|(k, _)| k)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn strip_prefix_ignore_ascii_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A TOML file in the temp dir, removed when dropped.
+    struct TempToml(PathBuf);
+
+    impl TempToml {
+        fn new(contents: &str) -> TempToml {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "tavern-config-test-{}-{}.toml",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            if let Err(e) = std::fs::write(&path, contents) {
+                panic!("cannot write {}: {e}", path.display());
+            }
+            TempToml(path)
+        }
+    }
+
+    impl Drop for TempToml {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    // Tests always name a file: with `None`, a `tavern.toml` that happens to
+    // sit in the crate root would leak into them.
+    fn load(file: &TempToml, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load_from(Some(&file.0), env(pairs))
+    }
+
+    fn loaded(file: &TempToml, pairs: &[(&str, &str)]) -> Config {
+        load(file, pairs).unwrap_or_else(|e| panic!("config should load: {e}"))
+    }
+
+    fn load_err(file: &TempToml, pairs: &[(&str, &str)]) -> ConfigError {
+        match load(file, pairs) {
+            Ok(c) => panic!("config should not load: {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn the_default_config_validates() {
+        assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn defaults_are_used_when_nothing_is_set() {
+        let file = TempToml::new("");
+        assert_eq!(loaded(&file, &[]), Config::default());
+    }
+
+    #[test]
+    fn toml_values_override_defaults() {
+        let file = TempToml::new(
+            "listen = \"127.0.0.1:5000\"\nserver_name = \"The Prancing Pony\"\n\
+             line_editing = \"client\"\nmax_line_length = 500\n",
+        );
+        let config = loaded(&file, &[]);
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 5000)));
+        assert_eq!(config.server_name, "The Prancing Pony");
+        assert_eq!(config.line_editing, LineEditing::Client);
+        assert_eq!(config.max_line_length, 500);
+        assert_eq!(config.max_nick_length, 16);
+    }
+
+    #[test]
+    fn environment_overrides_toml() {
+        let file = TempToml::new("max_line_length = 500\nserver_name = \"from file\"\n");
+        let config = loaded(
+            &file,
+            &[
+                ("TAVERN_MAX_LINE_LENGTH", "700"),
+                ("TAVERN_LISTEN", "127.0.0.1:4100"),
+                ("HOME", "/root"),
+            ],
+        );
+        assert_eq!(config.max_line_length, 700);
+        assert_eq!(config.listen.port(), 4100);
+        assert_eq!(config.server_name, "from file");
+    }
+
+    #[test]
+    fn a_numeric_environment_value_for_a_string_key_stays_a_string() {
+        let config = loaded(&TempToml::new(""), &[("TAVERN_SERVER_NAME", "1984")]);
+        assert_eq!(config.server_name, "1984");
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_toml_is_an_error_naming_it() {
+        let file = TempToml::new("max_line_lenght = 10\n");
+        let err = load_err(&file, &[]);
+        assert_eq!(err.key(), Some("max_line_lenght"));
+        let message = err.to_string();
+        assert!(
+            message.starts_with("config key `max_line_lenght`: not a known setting"),
+            "{message}"
+        );
+        assert!(message.contains(&file.0.display().to_string()), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_tavern_environment_variable_is_an_error_naming_it() {
+        let err = load_err(&TempToml::new(""), &[("TAVERN_COLOUR", "yes")]);
+        assert_eq!(err.key(), Some("colour"));
+        assert!(err.to_string().contains("TAVERN_COLOUR"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_listen_value_in_the_environment_is_an_error_naming_listen() {
+        let err = load_err(&TempToml::new(""), &[("TAVERN_LISTEN", "nonsense")]);
+        assert_eq!(err.key(), Some("listen"));
+        assert_eq!(
+            err.to_string(),
+            "config key `listen`: invalid socket address syntax \
+             (from environment variable TAVERN_LISTEN)"
+        );
+    }
+
+    #[test]
+    fn a_zero_max_line_length_in_the_environment_is_an_error_naming_it() {
+        let err = load_err(&TempToml::new(""), &[("TAVERN_MAX_LINE_LENGTH", "0")]);
+        assert_eq!(err.key(), Some("max_line_length"));
+        assert_eq!(
+            err.to_string(),
+            "config key `max_line_length`: must be at least 1 \
+             (from environment variable TAVERN_MAX_LINE_LENGTH)"
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_the_key() {
+        let empty = TempToml::new("");
+        let err = load_err(&empty, &[("TAVERN_OUTBOUND_QUEUE", "lots")]);
+        assert_eq!(err.key(), Some("outbound_queue"));
+        let file = TempToml::new("signon_timeout_secs = -5\n");
+        let err = load_err(&file, &[]);
+        assert_eq!(err.key(), Some("signon_timeout_secs"));
+    }
+
+    #[test]
+    fn an_unknown_line_editing_mode_lists_the_known_ones() {
+        let err = load_err(&TempToml::new(""), &[("TAVERN_LINE_EDITING", "telepathy")]);
+        assert_eq!(
+            err.to_string(),
+            "config key `line_editing`: must be one of auto, server, client \
+             (found `telepathy`) (from environment variable TAVERN_LINE_EDITING)"
+        );
+    }
+
+    #[test]
+    fn invalid_toml_names_the_file() {
+        let file = TempToml::new("max_line_length = [\n");
+        match load_err(&file, &[]) {
+            ConfigError::Syntax { path, .. } => assert_eq!(path, file.0),
+            other => panic!("expected a syntax error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error() {
+        let path = std::env::temp_dir().join("tavern-config-test-does-not-exist.toml");
+        let err = match Config::load_from(Some(&path), Vec::new()) {
+            Ok(c) => panic!("loaded {c:?}"),
+            Err(e) => e,
+        };
+        assert!(matches!(err, ConfigError::FileNotFound { .. }), "{err}");
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_with_the_key_named() {
+        let cases: [(&str, Config); 9] = [
+            (
+                "max_line_length",
+                Config {
+                    max_line_length: 65_537,
+                    ..Config::default()
+                },
+            ),
+            (
+                "max_nick_length",
+                Config {
+                    max_nick_length: 0,
+                    ..Config::default()
+                },
+            ),
+            (
+                "max_nick_length",
+                Config {
+                    max_nick_length: 65,
+                    ..Config::default()
+                },
+            ),
+            (
+                "signon_timeout_secs",
+                Config {
+                    signon_timeout_secs: 0,
+                    ..Config::default()
+                },
+            ),
+            (
+                "outbound_queue",
+                Config {
+                    outbound_queue: 0,
+                    ..Config::default()
+                },
+            ),
+            (
+                "negotiation_wait_ms",
+                Config {
+                    negotiation_wait_ms: 60_001,
+                    ..Config::default()
+                },
+            ),
+            (
+                "max_subnegotiation",
+                Config {
+                    max_subnegotiation: 63,
+                    ..Config::default()
+                },
+            ),
+            (
+                "max_combining_marks",
+                Config {
+                    max_combining_marks: 33,
+                    ..Config::default()
+                },
+            ),
+            (
+                "server_name",
+                Config {
+                    server_name: "  ".into(),
+                    ..Config::default()
+                },
+            ),
+        ];
+        for (key, config) in cases {
+            let err = match config.validate() {
+                Ok(()) => panic!("{key} should be refused"),
+                Err(e) => e,
+            };
+            assert_eq!(err.key(), Some(key), "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("config key `{key}`: ")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_room_must_be_a_valid_room_name() {
+        let config = Config {
+            default_room: "the lobby".into(),
+            ..Config::default()
+        };
+        let err = config.validate().err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("config key `default_room`: a room name cannot contain spaces")
+        );
+        let empty = Config {
+            default_room: String::new(),
+            ..Config::default()
+        };
+        assert!(empty.validate().is_err());
+        let hashed = Config {
+            default_room: "#lobby".into(),
+            ..Config::default()
+        };
+        assert!(hashed.validate().is_ok());
+    }
+
+    #[test]
+    fn boundary_values_are_accepted() {
+        let config = Config {
+            max_line_length: 65_536,
+            max_nick_length: 64,
+            outbound_queue: 1_000_000,
+            negotiation_wait_ms: 0,
+            max_subnegotiation: 64,
+            max_combining_marks: 0,
+            ..Config::default()
+        };
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn durations_follow_their_settings() {
+        let config = Config {
+            signon_timeout_secs: 7,
+            negotiation_wait_ms: 250,
+            ..Config::default()
+        };
+        assert_eq!(config.signon_timeout(), Duration::from_secs(7));
+        assert_eq!(config.negotiation_wait(), Duration::from_millis(250));
+    }
+}

@@ -1,0 +1,550 @@
+//! The line discipline: turns a connection's text bytes into finished lines,
+//! and keeps what the user is typing intact on their screen.
+//!
+//! Two modes, chosen per connection by the session:
+//! - [`Mode::Server`], for terminal clients in character mode: tavern echoes
+//!   what is typed and edits the line itself. BS and DEL erase one grapheme
+//!   cluster and as many columns as it took on screen; ^U clears the line; ^W
+//!   erases a word; arrow keys and other escape sequences are swallowed. Output
+//!   that arrives while a line is half typed goes through
+//!   [`Editor::begin_output`]/[`Editor::end_output`], which lift the prompt and
+//!   the typed text off the screen and draw them again under the output.
+//! - [`Mode::Client`], for MUD clients and line-mode telnet: the client edits
+//!   and echoes; tavern only collects bytes up to the line end, and still
+//!   applies any BS/DEL it finds in the line.
+//!
+//! Sans-IO like the telnet layer: it takes bytes and writes what the terminal
+//! must show into a caller's buffer. Every finished line has been through
+//! [`crate::sanitize::sanitize`].
+
+use bytes::{BufMut, BytesMut};
+use unicode_normalization::char::is_combining_mark;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
+
+use crate::sanitize::{self, Limits, TextDecoder};
+
+/// Who edits and echoes the line being typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Tavern echoes and edits (character-at-a-time terminals).
+    Server,
+    /// The client echoes and edits, and sends whole lines.
+    Client,
+}
+
+/// A finished line, sanitized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub text: String,
+    /// The line was longer than allowed and was cut; the user should be told.
+    pub truncated: bool,
+}
+
+/// Where the editor is inside an escape sequence the user's terminal sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    None,
+    /// After ESC.
+    Start,
+    /// After `ESC [` (or C1 CSI): parameters until a final byte.
+    Csi,
+    /// After `ESC O`: one more character (SS3, used by arrow keys in
+    /// application mode).
+    Ss3,
+}
+
+/// Column count assumed until the client reports its window size (NAWS).
+const DEFAULT_WIDTH: usize = 80;
+
+/// One connection's line discipline. See the module docs.
+#[derive(Debug)]
+pub struct Editor {
+    mode: Mode,
+    /// Shown before the typed text in server mode ("Nickname: " at sign-on).
+    prompt: String,
+    /// The line typed so far (server mode), decoded.
+    line: String,
+    /// The bytes received so far (client mode), decoded at the line end so a
+    /// Latin-1 or UTF-8 line is judged whole.
+    raw: Vec<u8>,
+    /// Holds a UTF-8 sequence split across reads (server mode).
+    decoder: TextDecoder,
+    escape: Escape,
+    /// Terminal width in columns, for redrawing a typed line that wraps.
+    width: usize,
+    /// Cap on the bytes held for one line, so a client that never sends a
+    /// line end cannot grow memory; input past it is dropped and reported.
+    max_line_bytes: usize,
+    /// Input was dropped from the current line for being over the cap.
+    truncated: bool,
+    /// Client mode: a prompt was written and the user has not ended a line
+    /// since, so the cursor sits after the prompt; output must start on a new
+    /// line. (Once the user sends a line, their client has moved down itself.)
+    prompt_open: bool,
+    limits: Limits,
+}
+
+impl Editor {
+    pub fn new(mode: Mode, limits: Limits) -> Editor {
+        Editor {
+            mode,
+            prompt: String::new(),
+            line: String::new(),
+            raw: Vec::new(),
+            decoder: TextDecoder::new(),
+            escape: Escape::None,
+            width: DEFAULT_WIDTH,
+            // Four bytes per character is the most UTF-8 needs; anything past
+            // that is cut by the sanitizer anyway.
+            max_line_bytes: limits.max_chars.saturating_mul(4).max(16),
+            truncated: false,
+            prompt_open: false,
+            limits,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Switches mode, carrying over a line typed so far.
+    pub fn set_mode(&mut self, mode: Mode, out: &mut BytesMut) {
+        if mode == self.mode {
+            return;
+        }
+        match mode {
+            Mode::Server => {
+                let raw = std::mem::take(&mut self.raw);
+                self.input_server(&raw, out);
+            }
+            Mode::Client => {
+                self.decoder.finish(&mut |c| self.line.push(c));
+                self.raw = std::mem::take(&mut self.line).into_bytes();
+                self.escape = Escape::None;
+            }
+        }
+        self.mode = mode;
+    }
+
+    /// The client's window width in columns (from NAWS); 0 is ignored.
+    pub fn set_width(&mut self, columns: u16) {
+        if columns > 0 {
+            self.width = usize::from(columns);
+        }
+    }
+
+    /// Replaces the prompt and shows it. In client mode the prompt is written
+    /// once as plain text: the client shows it on its own input line.
+    pub fn set_prompt(&mut self, prompt: &str, out: &mut BytesMut) {
+        match self.mode {
+            Mode::Server => {
+                self.clear_input_area(out);
+                self.prompt.clear();
+                self.prompt.push_str(prompt);
+                self.draw_input_area(out);
+            }
+            Mode::Client => {
+                self.prompt.clear();
+                self.prompt.push_str(prompt);
+                out.put_slice(prompt.as_bytes());
+                self.prompt_open = !prompt.is_empty();
+            }
+        }
+    }
+
+    /// Takes text bytes from the client.
+    pub fn input(&mut self, bytes: &[u8], out: &mut BytesMut) {
+        match self.mode {
+            Mode::Server => self.input_server(bytes, out),
+            Mode::Client => {
+                let room = self.max_line_bytes.saturating_sub(self.raw.len());
+                if bytes.len() > room {
+                    self.truncated = true;
+                }
+                self.raw.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            }
+        }
+    }
+
+    /// The line end arrived: returns the finished line. In server mode the
+    /// typed text is taken off the screen (what the room sends back shows it),
+    /// and the prompt stays.
+    pub fn end_of_line(&mut self, out: &mut BytesMut) -> Line {
+        let text = match self.mode {
+            Mode::Server => {
+                self.decoder.finish(&mut |c| self.line.push(c));
+                self.escape = Escape::None;
+                self.clear_input_area(out);
+                let text = std::mem::take(&mut self.line);
+                self.draw_input_area(out);
+                text
+            }
+            Mode::Client => {
+                self.prompt_open = false;
+                let raw = std::mem::take(&mut self.raw);
+                apply_erasures(&sanitize::decode(&raw))
+            }
+        };
+        let clean = sanitize::sanitize(&text, &self.limits);
+        let truncated = std::mem::take(&mut self.truncated) || clean.truncated;
+        Line {
+            text: clean.text,
+            truncated,
+        }
+    }
+
+    /// Telnet EC: erase the last character typed.
+    pub fn erase_char(&mut self, out: &mut BytesMut) {
+        match self.mode {
+            Mode::Server => self.erase_grapheme(out),
+            Mode::Client => {
+                let mut text = sanitize::decode(&self.raw);
+                pop_grapheme(&mut text);
+                self.raw = text.into_bytes();
+            }
+        }
+    }
+
+    /// Telnet EL, IP or BRK, or ^U: throw away the line being typed.
+    pub fn erase_line(&mut self, out: &mut BytesMut) {
+        match self.mode {
+            Mode::Server => {
+                self.clear_input_area(out);
+                self.line.clear();
+                self.decoder = TextDecoder::new();
+                self.draw_input_area(out);
+            }
+            Mode::Client => self.raw.clear(),
+        }
+    }
+
+    /// Call before writing output that is not an echo: lifts the prompt and
+    /// the half-typed line off the screen (server mode).
+    pub fn begin_output(&mut self, out: &mut BytesMut) {
+        match self.mode {
+            Mode::Server => self.clear_input_area(out),
+            Mode::Client => {
+                if std::mem::take(&mut self.prompt_open) {
+                    out.put_slice(b"\r\n");
+                }
+            }
+        }
+    }
+
+    /// Call after such output (which must end with a line end): draws the
+    /// prompt and the half-typed line again.
+    pub fn end_output(&self, out: &mut BytesMut) {
+        if self.mode == Mode::Server {
+            self.draw_input_area(out);
+        }
+    }
+
+    fn input_server(&mut self, bytes: &[u8], out: &mut BytesMut) {
+        let mut decoder = std::mem::take(&mut self.decoder);
+        for &byte in bytes {
+            decoder.push(byte, &mut |c| self.typed(c, out));
+        }
+        self.decoder = decoder;
+    }
+
+    /// One character typed in server mode.
+    fn typed(&mut self, c: char, out: &mut BytesMut) {
+        match self.escape {
+            Escape::Start => {
+                self.escape = match c {
+                    '[' => Escape::Csi,
+                    'O' => Escape::Ss3,
+                    _ => Escape::None,
+                };
+                return;
+            }
+            Escape::Csi => {
+                // Parameters and intermediates continue the sequence; a final
+                // byte (or anything unexpected) ends it.
+                if !matches!(c, '\x20'..='\x3f') {
+                    self.escape = Escape::None;
+                }
+                return;
+            }
+            Escape::Ss3 => {
+                self.escape = Escape::None;
+                return;
+            }
+            Escape::None => {}
+        }
+        match c {
+            '\x08' | '\x7f' => self.erase_grapheme(out),
+            '\x15' | '\x03' => self.erase_line(out),
+            '\x17' => self.erase_word(out),
+            '\x0c' => {
+                // ^L: the screen may be garbled; draw the line again.
+                self.clear_input_area(out);
+                self.draw_input_area(out);
+            }
+            '\x1b' => self.escape = Escape::Start,
+            '\u{9b}' => self.escape = Escape::Csi,
+            '\t' => self.push_char(' ', out),
+            c if sanitize::is_forbidden(c) => {}
+            c => self.push_char(c, out),
+        }
+    }
+
+    fn push_char(&mut self, c: char, out: &mut BytesMut) {
+        if self.line.len() + c.len_utf8() > self.max_line_bytes {
+            self.truncated = true;
+            out.put_u8(0x07); // BEL: the terminal's way to say "no more".
+            return;
+        }
+        if is_combining_mark(c) && self.trailing_marks() >= self.limits.max_marks_per_grapheme {
+            return;
+        }
+        let mut utf8 = [0u8; 4];
+        self.line.push(c);
+        out.put_slice(c.encode_utf8(&mut utf8).as_bytes());
+    }
+
+    /// Combining marks at the end of the line, i.e. on the last grapheme.
+    fn trailing_marks(&self) -> usize {
+        self.line
+            .chars()
+            .rev()
+            .take_while(|&c| is_combining_mark(c))
+            .count()
+    }
+
+    fn erase_grapheme(&mut self, out: &mut BytesMut) {
+        let Some(last) = self.line.graphemes(true).next_back() else {
+            return;
+        };
+        let columns = last.width();
+        let cursor = self.shown_width();
+        if columns > 0 && cursor % self.width < columns {
+            // The cursor would have to move back across a row boundary, which
+            // backspace cannot do on most terminals: draw the line again.
+            self.clear_input_area(out);
+            pop_grapheme(&mut self.line);
+            self.draw_input_area(out);
+            return;
+        }
+        pop_grapheme(&mut self.line);
+        for _ in 0..columns {
+            out.put_u8(0x08);
+        }
+        for _ in 0..columns {
+            out.put_u8(b' ');
+        }
+        for _ in 0..columns {
+            out.put_u8(0x08);
+        }
+    }
+
+    /// ^W: erase back to the start of the previous word.
+    fn erase_word(&mut self, out: &mut BytesMut) {
+        let trimmed = self.line.trim_end_matches(' ').len();
+        let keep = self.line[..trimmed]
+            .rfind(' ')
+            .map(|space| space + 1)
+            .unwrap_or(0);
+        if keep == self.line.len() {
+            return;
+        }
+        self.clear_input_area(out);
+        self.line.truncate(keep);
+        self.draw_input_area(out);
+    }
+
+    /// Columns taken by the prompt and the typed text.
+    fn shown_width(&self) -> usize {
+        self.prompt.width() + self.line.width()
+    }
+
+    /// Moves to the start of the prompt and erases to the end of the screen.
+    fn clear_input_area(&self, out: &mut BytesMut) {
+        let shown = self.shown_width();
+        if shown == 0 {
+            return;
+        }
+        let rows_up = (shown - 1) / self.width;
+        out.put_u8(b'\r');
+        if rows_up > 0 {
+            out.put_slice(format!("\x1b[{rows_up}A").as_bytes());
+        }
+        out.put_slice(b"\x1b[J");
+    }
+
+    fn draw_input_area(&self, out: &mut BytesMut) {
+        out.put_slice(self.prompt.as_bytes());
+        out.put_slice(self.line.as_bytes());
+    }
+}
+
+/// Removes the last grapheme cluster of `text`.
+fn pop_grapheme(text: &mut String) {
+    if let Some((start, _)) = text.grapheme_indices(true).next_back() {
+        text.truncate(start);
+    }
+}
+
+/// Applies the BS and DEL characters found in a line sent whole by the client:
+/// each erases the grapheme cluster before it.
+fn apply_erasures(text: &str) -> String {
+    if !text.contains(['\x08', '\x7f']) {
+        return text.to_owned();
+    }
+    let mut result = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\x08' || c == '\x7f' {
+            pop_grapheme(&mut result);
+        } else {
+            result.push(c);
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            max_chars: 100,
+            max_marks_per_grapheme: 4,
+        }
+    }
+
+    /// Feeds `chunks` in server mode; returns the lines and the screen bytes.
+    fn server(chunks: &[&[u8]]) -> (Vec<String>, String) {
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        let mut lines = Vec::new();
+        for chunk in chunks {
+            if *chunk == b"\n" {
+                lines.push(editor.end_of_line(&mut out).text);
+            } else {
+                editor.input(chunk, &mut out);
+            }
+        }
+        (lines, String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[test]
+    fn typed_text_is_echoed_once_and_backspace_erases_on_screen() {
+        let (lines, screen) = server(&[b"helx", b"\x7f", b"lo", b"\n"]);
+        assert_eq!(lines, ["hello"]);
+        assert!(screen.starts_with("helx\x08 \x08lo"), "{screen:?}");
+    }
+
+    #[test]
+    fn backspace_erases_a_whole_grapheme_and_both_columns_of_a_wide_one() {
+        let (lines, screen) = server(&[
+            "a你".as_bytes(),
+            b"\x08",
+            "e\u{301}".as_bytes(),
+            b"\x7f",
+            b"\n",
+        ]);
+        assert_eq!(lines, ["a"]);
+        assert!(screen.contains("\x08\x08  \x08\x08"), "{screen:?}");
+    }
+
+    #[test]
+    fn a_utf8_character_split_across_reads_is_echoed_whole() {
+        let (lines, screen) = server(&[b"\xe4", b"\xbd", b"\xa0", b"\n"]);
+        assert_eq!(lines, ["你"]);
+        assert!(screen.starts_with("你"));
+    }
+
+    #[test]
+    fn arrow_keys_and_other_escapes_are_swallowed() {
+        let (lines, screen) = server(&[b"a\x1b[A\x1b[1;5Cb\x1bOBc", b"\n"]);
+        assert_eq!(lines, ["abc"]);
+        assert!(!screen.contains('\x1b') || screen.contains("\x1b[J"));
+    }
+
+    #[test]
+    fn ctrl_u_clears_and_ctrl_w_erases_a_word() {
+        assert_eq!(server(&[b"abc\x15xy", b"\n"]).0, ["xy"]);
+        assert_eq!(server(&[b"one two  \x17three", b"\n"]).0, ["one three"]);
+    }
+
+    #[test]
+    fn output_during_typing_redraws_prompt_and_half_typed_line() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        editor.set_prompt("> ", &mut out);
+        editor.input(b"half", &mut out);
+        out.clear();
+        editor.begin_output(&mut out);
+        out.put_slice(b"bob: hi\r\n");
+        editor.end_output(&mut out);
+        assert_eq!(&out[..], b"\r\x1b[Jbob: hi\r\n> half");
+    }
+
+    #[test]
+    fn a_wrapped_line_is_cleared_from_its_first_row() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        editor.set_width(10);
+        let mut out = BytesMut::new();
+        editor.input(b"0123456789abcde", &mut out);
+        out.clear();
+        editor.begin_output(&mut out);
+        assert_eq!(&out[..], b"\r\x1b[1A\x1b[J");
+    }
+
+    #[test]
+    fn client_mode_echoes_nothing_and_applies_erasures() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        let mut out = BytesMut::new();
+        editor.input(b"helx\x7flo", &mut out);
+        assert!(out.is_empty());
+        assert_eq!(editor.end_of_line(&mut out).text, "hello");
+    }
+
+    #[test]
+    fn client_mode_decodes_latin1_and_strips_escapes() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        let mut out = BytesMut::new();
+        editor.input(b"caf\xe9 \x1b[31mred", &mut out);
+        assert_eq!(editor.end_of_line(&mut out).text, "café red");
+    }
+
+    #[test]
+    fn a_line_past_the_cap_is_cut_and_flagged_in_both_modes() {
+        for mode in [Mode::Client, Mode::Server] {
+            let mut editor = Editor::new(mode, limits());
+            let mut out = BytesMut::new();
+            editor.input(&[b'x'; 1000], &mut out);
+            let line = editor.end_of_line(&mut out);
+            assert!(line.truncated);
+            assert_eq!(line.text.len(), 100);
+        }
+    }
+
+    #[test]
+    fn client_mode_output_after_an_unanswered_prompt_starts_a_new_line() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        let mut out = BytesMut::new();
+        editor.set_prompt("Nickname: ", &mut out);
+        editor.begin_output(&mut out);
+        assert_eq!(&out[..], b"Nickname: \r\n");
+        out.clear();
+        editor.set_prompt("Nickname: ", &mut out);
+        editor.input(b"ann", &mut out);
+        editor.end_of_line(&mut out);
+        out.clear();
+        editor.begin_output(&mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn switching_to_server_mode_keeps_what_was_typed() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        let mut out = BytesMut::new();
+        editor.input(b"ab", &mut out);
+        editor.set_mode(Mode::Server, &mut out);
+        editor.input(b"c", &mut out);
+        assert_eq!(editor.end_of_line(&mut out).text, "abc");
+    }
+}

@@ -1,0 +1,68 @@
+//! `tavern [--config FILE]`: loads the configuration, binds, serves until
+//! SIGINT or SIGTERM. A second signal exits at once.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tavern: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = tavern::Config::load(config_path()?.as_deref())?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    println!("tavern listening on {}", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        on_signal.cancel();
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        eprintln!("tavern: second signal, exiting now");
+        std::process::exit(1);
+    });
+    tavern::run(listener, config, shutdown).await?;
+    Ok(())
+}
+
+/// `--config FILE` (or `--config=FILE`), the only argument.
+fn config_path() -> anyhow::Result<Option<PathBuf>> {
+    let mut args = std::env::args().skip(1);
+    let mut path = None;
+    while let Some(arg) = args.next() {
+        if arg == "--config" {
+            path = Some(args.next().context("--config needs a file name")?.into());
+        } else if let Some(value) = arg.strip_prefix("--config=") {
+            path = Some(value.into());
+        } else {
+            anyhow::bail!("unknown argument {arg:?}; usage: tavern [--config FILE]");
+        }
+    }
+    Ok(path)
+}

@@ -1,0 +1,157 @@
+//! `Rooms` driven directly, without a runtime: time is a parameter, and each
+//! member's queue is read with `try_recv`.
+
+use super::*;
+
+struct Member {
+    id: MemberId,
+    lines: mpsc::Receiver<Bytes>,
+    kill: CancellationToken,
+}
+
+fn rooms() -> Rooms {
+    Rooms::new(RoomName::parse("lobby").unwrap())
+}
+
+fn join(rooms: &mut Rooms, nick: &str, queue: usize, now: Instant) -> Result<Member, Taken> {
+    let (lines, incoming) = mpsc::channel(queue);
+    let kill = CancellationToken::new();
+    let (reply, mut answer) = oneshot::channel();
+    rooms.apply(
+        Request::Join {
+            nick: Nick::parse(nick, 16).unwrap(),
+            color: false,
+            outbox: Outbox {
+                lines,
+                kill: kill.clone(),
+            },
+            reply,
+        },
+        now,
+    );
+    answer.try_recv().unwrap().map(|id| Member {
+        id,
+        lines: incoming,
+        kill,
+    })
+}
+
+/// Everything queued for `member`, as text.
+fn drain(member: &mut Member) -> String {
+    let mut text = String::new();
+    while let Ok(line) = member.lines.try_recv() {
+        text.push_str(&String::from_utf8_lossy(&line));
+    }
+    text
+}
+
+fn command(rooms: &mut Rooms, member: &Member, command: Command, now: Instant) {
+    rooms.apply(
+        Request::Command {
+            id: member.id,
+            command,
+        },
+        now,
+    );
+}
+
+#[test]
+fn a_nick_is_taken_under_case_folding() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let _ann = join(&mut rooms, "Ann", 8, now).unwrap();
+    assert_eq!(
+        join(&mut rooms, "ANN", 8, now).err(),
+        Some(Taken("ANN".into()))
+    );
+}
+
+#[test]
+fn chat_reaches_the_sender_and_the_room_but_not_other_rooms() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 8, now).unwrap();
+    let mut bob = join(&mut rooms, "bob", 8, now).unwrap();
+    let mut cy = join(&mut rooms, "cy", 8, now).unwrap();
+    command(&mut rooms, &cy, Command::Join("games".into()), now);
+    drain(&mut ann);
+    drain(&mut bob);
+    drain(&mut cy);
+    rooms.apply(
+        Request::Say {
+            id: ann.id,
+            text: "hi".into(),
+        },
+        now,
+    );
+    assert_eq!(drain(&mut ann), "ann: hi\r\n");
+    assert_eq!(drain(&mut bob), "ann: hi\r\n");
+    assert_eq!(drain(&mut cy), "");
+}
+
+#[test]
+fn a_member_that_stops_reading_is_dropped_once_and_the_room_told() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    let slow = join(&mut rooms, "slow", 2, now).unwrap();
+    drain(&mut ann);
+    for i in 0..5 {
+        rooms.apply(
+            Request::Say {
+                id: ann.id,
+                text: format!("line {i}"),
+            },
+            now,
+        );
+    }
+    assert!(slow.kill.is_cancelled());
+    let seen = drain(&mut ann);
+    assert_eq!(
+        seen.matches("slow was disconnected (not reading)").count(),
+        1,
+        "{seen}"
+    );
+    // The session's own Leave arriving afterwards adds no second notice.
+    rooms.apply(
+        Request::Leave {
+            id: slow.id,
+            reason: LeaveReason::ConnectionLost,
+        },
+        now,
+    );
+    assert_eq!(drain(&mut ann), "");
+    assert_eq!(rooms.stats().online, 1);
+}
+
+#[test]
+fn who_shows_idle_time_and_away_reason() {
+    let start = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, start).unwrap();
+    let bob = join(&mut rooms, "bob", 64, start).unwrap();
+    command(&mut rooms, &bob, Command::Away(Some("lunch".into())), start);
+    drain(&mut ann);
+    command(
+        &mut rooms,
+        &ann,
+        Command::Who { all: false },
+        start + Duration::from_secs(125),
+    );
+    let who = drain(&mut ann);
+    assert!(who.contains("In lobby: 2 people"), "{who}");
+    assert!(who.contains("ann  idle 0s"), "{who}");
+    assert!(who.contains("bob  idle 2m  away: lunch"), "{who}");
+}
+
+#[test]
+fn an_empty_room_other_than_the_default_disappears() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let ann = join(&mut rooms, "ann", 64, now).unwrap();
+    command(&mut rooms, &ann, Command::Join("games".into()), now);
+    assert_eq!(rooms.stats().rooms, 1);
+    command(&mut rooms, &ann, Command::Join("lobby".into()), now);
+    assert!(!rooms.rooms.contains_key("games"));
+    assert!(rooms.rooms.contains_key("lobby"));
+}

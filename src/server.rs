@@ -1,0 +1,82 @@
+//! The accept loop and shutdown: takes connections, gives each a session task
+//! with its own tracing span, and on shutdown waits (bounded) for every
+//! session to say goodbye.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::time::sleep;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::config::Config;
+use crate::names::RoomName;
+use crate::rooms;
+use crate::session::{self, Context};
+
+/// How long sessions get to say goodbye at shutdown before the server stops
+/// waiting for them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Longest pause after failed accepts (e.g. out of file descriptors), so the
+/// loop neither spins nor gives up.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Serves `listener` until `shutdown` is cancelled, then tells every client,
+/// waits for the sessions (at most `SHUTDOWN_GRACE`) and returns.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let default_room = RoomName::parse(&config.default_room)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let (rooms, rooms_task) = rooms::spawn(default_room);
+    let ctx = Arc::new(Context { config, rooms });
+    let sessions = TaskTracker::new();
+    let mut backoff = Duration::from_millis(10);
+    info!(addr = %listener.local_addr()?, "listening");
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                backoff = Duration::from_millis(10);
+                if let Err(e) = stream.set_nodelay(true) {
+                    warn!(%peer, error = %e, "set_nodelay failed");
+                }
+                let span = info_span!("conn", %peer, nick = tracing::field::Empty);
+                sessions.spawn(
+                    session::run(stream, peer, ctx.clone(), shutdown.clone()).instrument(span),
+                );
+            }
+            Err(e) => {
+                error!(error = %e, backoff_ms = backoff.as_millis() as u64, "accept failed");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+            }
+        }
+    }
+    info!("shutting down");
+    drop(listener);
+    sessions.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, sessions.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            left = sessions.len(),
+            "sessions still open after the grace period"
+        );
+    }
+    drop(ctx);
+    rooms_task.abort();
+    Ok(())
+}

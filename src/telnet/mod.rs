@@ -1,0 +1,187 @@
+//! The telnet protocol, sans-IO: bytes in, events out; requests in, bytes out.
+//!
+//! Nothing in this module (but [`codec`]) knows about Tokio, sockets or
+//! clocks, so every behaviour is testable byte by byte and fuzzable. nectar
+//! provides the vocabulary (constants, option names); the parsing and the
+//! negotiation state are tavern's own, because nectar 0.4's decoder garbles
+//! split lines and panics on partial subnegotiations.
+//!
+//! Calling order, for one connection:
+//! 1. [`Telnet::handle_input`] with each read from the socket;
+//! 2. [`Telnet::poll_event`] until `None`, acting on each event;
+//! 3. [`Telnet::poll_transmit`] and write what it returns (answers to the
+//!    client's negotiation, and requests made with [`Telnet::enable`] and
+//!    friends) before or together with any other output.
+//!
+//! Output text is encoded with [`encode_text`]: IAC doubled, `\n` as CR LF.
+
+pub mod codec;
+pub mod consts;
+pub mod options;
+pub mod parser;
+
+use std::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use nectar::constants::{CR, IAC, LF, SB, SE};
+
+pub use options::{Change, Negotiated, Policy, Side};
+pub use parser::{Command, Dropped, Verb};
+use parser::{Parsed, Parser};
+
+/// What the client did, as the rest of tavern needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Text bytes (not yet decoded: UTF-8 or Latin-1, the line editor decides).
+    Data(Bytes),
+    /// One line end: CR LF, CR NUL, bare CR or bare LF.
+    EndOfLine,
+    /// A two-byte command: AYT, EC, EL, IP, BRK, AO, NOP, DM, GA.
+    Command(Command),
+    /// A complete subnegotiation, `IAC IAC` already unescaped.
+    Subnegotiation { option: u8, data: Bytes },
+    /// An option settled (turned on, off, or our request refused).
+    Option(Change),
+    /// The client asked for an option tavern does not do; it was refused.
+    Refused { side: Side, option: u8 },
+    /// Input thrown away, or a request ignored; for the log.
+    Dropped(Dropped),
+    /// The client keeps asking for a refused option; no longer answered.
+    OverBudget { side: Side, option: u8 },
+}
+
+/// One connection's telnet state. See the module docs for the calling order.
+#[derive(Debug)]
+pub struct Telnet {
+    parser: Parser,
+    options: Options,
+    /// Events parsed but not yet polled.
+    events: VecDeque<Event>,
+    /// Scratch space for the parser's output, kept to avoid an allocation per read.
+    parsed: Vec<Parsed>,
+    /// Bytes to send: negotiation answers and requests.
+    transmit: BytesMut,
+}
+
+use options::Options;
+
+impl Telnet {
+    /// `max_subnegotiation` bounds one subnegotiation's payload in bytes.
+    pub fn new(policy: Policy, max_subnegotiation: usize) -> Telnet {
+        Telnet {
+            parser: Parser::new(max_subnegotiation),
+            options: Options::new(policy),
+            events: VecDeque::new(),
+            parsed: Vec::new(),
+            transmit: BytesMut::new(),
+        }
+    }
+
+    /// Takes bytes read from the client. Never fails; partial sequences wait
+    /// for the next call.
+    pub fn handle_input(&mut self, input: &[u8]) {
+        let mut parsed = std::mem::take(&mut self.parsed);
+        self.parser.parse(input, &mut parsed);
+        for item in parsed.drain(..) {
+            let event = match item {
+                Parsed::Data(bytes) => Event::Data(bytes),
+                Parsed::EndOfLine => Event::EndOfLine,
+                Parsed::Command(command) => Event::Command(command),
+                Parsed::Subnegotiation { option, data } => Event::Subnegotiation { option, data },
+                Parsed::Dropped(dropped) => Event::Dropped(dropped),
+                Parsed::Negotiate(verb, option) => {
+                    match self.options.receive(verb, option, &mut self.transmit) {
+                        Negotiated::Changed(change) => Event::Option(change),
+                        Negotiated::Refused { side, option } => Event::Refused { side, option },
+                        Negotiated::OverBudget { side, option } => {
+                            Event::OverBudget { side, option }
+                        }
+                        Negotiated::Nothing => continue,
+                    }
+                }
+            };
+            self.events.push_back(event);
+        }
+        self.parsed = parsed;
+        if self.parsed.capacity() > 64 {
+            self.parsed = Vec::new();
+        }
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > 64 {
+            // A burst of input left a large queue behind; idle connections
+            // should not keep it.
+            self.events = VecDeque::new();
+        }
+        event
+    }
+
+    /// Bytes that must go to the client now, if any.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.transmit.is_empty() {
+            None
+        } else {
+            Some(self.transmit.split().freeze())
+        }
+    }
+
+    /// Asks for `option` on `side` (RFC 1143: only if not on or asked already).
+    pub fn enable(&mut self, side: Side, option: u8) {
+        self.options.enable(side, option, &mut self.transmit);
+    }
+
+    /// Asks for `option` on `side` to be turned off.
+    pub fn disable(&mut self, side: Side, option: u8) {
+        self.options.disable(side, option, &mut self.transmit);
+    }
+
+    /// Whether `option` is on for `side`.
+    pub fn is_enabled(&self, side: Side, option: u8) -> bool {
+        self.options.is_enabled(side, option)
+    }
+
+    /// Whether a request of ours for `option` still awaits an answer.
+    pub fn is_pending(&self, side: Side, option: u8) -> bool {
+        self.options.is_pending(side, option)
+    }
+
+    /// Queues `IAC SB option payload IAC SE`, doubling any IAC in the payload.
+    pub fn send_subnegotiation(&mut self, option: u8, payload: &[u8]) {
+        self.transmit.put_slice(&[IAC, SB, option]);
+        escape_iac(payload, &mut self.transmit);
+        self.transmit.put_slice(&[IAC, SE]);
+    }
+}
+
+/// Encodes text for the wire: every `\n` becomes CR LF (a `\r\n` in the input
+/// stays one CR LF), a CR not followed by LF becomes CR NUL as RFC 854 asks,
+/// and IAC is doubled so no byte of text can be read as a command.
+pub fn encode_text(text: &[u8], out: &mut BytesMut) {
+    out.reserve(text.len() + 2);
+    let mut iter = text.iter().copied().peekable();
+    while let Some(byte) = iter.next() {
+        match byte {
+            LF => out.put_slice(b"\r\n"),
+            CR if iter.peek() == Some(&LF) => {}
+            CR => out.put_slice(b"\r\0"),
+            IAC => out.put_slice(&[IAC, IAC]),
+            other => out.put_u8(other),
+        }
+    }
+}
+
+fn escape_iac(payload: &[u8], out: &mut BytesMut) {
+    for &byte in payload {
+        if byte == IAC {
+            out.put_slice(&[IAC, IAC]);
+        } else {
+            out.put_u8(byte);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,245 @@
+//! Test harness: a real tavern on 127.0.0.1:0 in its own runtime thread, with
+//! a shutdown the test controls, and a raw TCP client that waits for what it
+//! expects with a deadline (never a fixed sleep).
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use tavern::Config;
+use tokio_util::sync::CancellationToken;
+
+/// How long any expectation may take before the test fails. Generous: CI
+/// machines are small and shared.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// A configuration for tests: loopback, port 0, short negotiation wait.
+pub fn test_config() -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        negotiation_wait_ms: 300,
+        ..Config::default()
+    }
+}
+
+/// A tavern served from a thread of its own.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::with_config(test_config())
+    }
+
+    pub fn with_config(config: Config) -> TestServer {
+        let shutdown = CancellationToken::new();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let token = shutdown.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("test runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(config.listen)
+                    .await
+                    .expect("bind 127.0.0.1:0");
+                addr_tx
+                    .send(listener.local_addr().expect("local addr"))
+                    .expect("send addr");
+                tavern::run(listener, config, token)
+                    .await
+                    .expect("server run");
+            });
+        });
+        let addr = addr_rx.recv_timeout(DEADLINE).expect("server started");
+        TestServer {
+            addr,
+            shutdown,
+            thread: Some(thread),
+        }
+    }
+
+    /// Signals shutdown and waits for the server to finish.
+    pub fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A scripted client speaking raw bytes.
+pub struct Client {
+    stream: TcpStream,
+    /// Everything received, raw.
+    pub raw: Vec<u8>,
+    /// Where in the visible text the next `expect` starts looking.
+    cursor: usize,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("read timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Client {
+            stream,
+            raw: Vec::new(),
+            cursor: 0,
+        }
+    }
+
+    /// Connects as a raw client (answers no negotiation) and signs on.
+    pub fn sign_on(addr: SocketAddr, nick: &str) -> Client {
+        let mut client = Client::connect(addr);
+        client.expect("Nickname:");
+        client.send_line(nick);
+        client.expect(&format!("Welcome, {nick}!"));
+        client
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    pub fn send_line(&mut self, line: &str) {
+        self.send(format!("{line}\r\n").as_bytes());
+    }
+
+    /// Reads what is there now; false when the server closed the connection.
+    pub fn pump(&mut self) -> bool {
+        let mut buf = [0u8; 16384];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return false,
+                Ok(n) => self.raw.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return true;
+                }
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => return false,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+
+    /// Everything received so far with telnet commands and ANSI escapes
+    /// removed, and CR dropped.
+    pub fn visible(&self) -> String {
+        visible(&self.raw)
+    }
+
+    /// Waits until `needle` appears in the visible text after the previous
+    /// match; returns the text from the cursor up to and including it.
+    pub fn expect(&mut self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.visible();
+            if let Some(pos) = text[self.cursor.min(text.len())..].find(needle) {
+                let from = self.cursor;
+                self.cursor += pos + needle.len();
+                return text[from..self.cursor].to_owned();
+            }
+            let open = self.pump();
+            if !open && !self.visible()[self.cursor.min(text.len())..].contains(needle) {
+                panic!(
+                    "connection closed while waiting for {needle:?}; after cursor: {:?}",
+                    &self.visible()[self.cursor.min(text.len())..]
+                );
+            }
+            if start.elapsed() > DEADLINE {
+                panic!(
+                    "timed out waiting for {needle:?}; after cursor: {:?}",
+                    &text[self.cursor.min(text.len())..]
+                );
+            }
+        }
+    }
+
+    /// Waits until the server closes the connection.
+    pub fn expect_closed(&mut self) {
+        let start = Instant::now();
+        while self.pump() {
+            assert!(start.elapsed() < DEADLINE, "connection still open");
+        }
+    }
+
+    /// Visible text after the cursor, without waiting.
+    pub fn rest(&mut self) -> String {
+        self.pump();
+        let text = self.visible();
+        text[self.cursor.min(text.len())..].to_owned()
+    }
+
+    /// Closes abruptly with an RST (SO_LINGER 0), as a crashed client would.
+    pub fn reset(self) {
+        let _ = self.stream.set_linger(Some(Duration::ZERO));
+        drop(self.stream);
+    }
+
+    pub fn close(self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+/// Strips telnet IAC sequences, ANSI escape sequences and CRs.
+pub fn visible(raw: &[u8]) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            0xff => {
+                let verb = raw.get(i + 1).copied().unwrap_or(0);
+                i += match verb {
+                    0xff => {
+                        out.push(0xff);
+                        2
+                    }
+                    0xfb..=0xfe => 3,
+                    0xfa => {
+                        // Subnegotiation: skip to IAC SE.
+                        let mut j = i + 2;
+                        while j + 1 < raw.len() && !(raw[j] == 0xff && raw[j + 1] == 0xf0) {
+                            j += 1;
+                        }
+                        j + 2 - i
+                    }
+                    _ => 2,
+                };
+            }
+            0x1b => {
+                let mut j = i + 1;
+                if raw.get(j) == Some(&b'[') {
+                    j += 1;
+                    while j < raw.len() && !(0x40..=0x7e).contains(&raw[j]) {
+                        j += 1;
+                    }
+                }
+                i = j + 1;
+            }
+            b'\r' | 0 => i += 1,
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
