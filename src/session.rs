@@ -275,9 +275,6 @@ impl Session {
                 debug!(?side, option, "refused option");
             }
             Event::Dropped(dropped) => warn!(?dropped, "dropped telnet input"),
-            Event::OverBudget { side, option } => {
-                warn!(?side, option, "client repeats a refused option; ignoring")
-            }
         }
         None
     }

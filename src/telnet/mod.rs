@@ -44,10 +44,8 @@ pub enum Event {
     Option(Change),
     /// The client asked for an option tavern does not do; it was refused.
     Refused { side: Side, option: u8 },
-    /// Input thrown away, or a request ignored; for the log.
+    /// Input thrown away; for the log.
     Dropped(Dropped),
-    /// The client keeps asking for a refused option; no longer answered.
-    OverBudget { side: Side, option: u8 },
 }
 
 /// One connection's telnet state. See the module docs for the calling order.
@@ -93,9 +91,6 @@ impl Telnet {
                     match self.options.receive(verb, option, &mut self.transmit) {
                         Negotiated::Changed(change) => Event::Option(change),
                         Negotiated::Refused { side, option } => Event::Refused { side, option },
-                        Negotiated::OverBudget { side, option } => {
-                            Event::OverBudget { side, option }
-                        }
                         Negotiated::Nothing => continue,
                     }
                 }

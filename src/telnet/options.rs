@@ -4,9 +4,11 @@
 //! Each option has a state for each side: "us" (are we doing it: our WILL, the
 //! peer's DO) and "him" (is the peer doing it: its WILL, our DO). The Q method
 //! guarantees no negotiation loop whatever the peer sends: an acknowledgement
-//! is never answered, and a request we already made is never repeated. On top
-//! of it, refusals of one option are budgeted, so a peer repeating the same
-//! unwanted request gets a few answers, then silence.
+//! is never answered, and a request we already made is never repeated, so
+//! tavern sends at most one reply per message received. Every request gets
+//! its answer: an ignored request would leave the peer waiting, and a later
+//! request of ours for the same option would read as that answer, leaving the
+//! two sides disagreeing. (Abuse is bounded per connection by the session.)
 //!
 //! The rest of tavern asks this state ("is ECHO on for us?") through
 //! [`Options::is_enabled`]; no other code tracks option state.
@@ -58,11 +60,6 @@ impl Policy {
     }
 }
 
-/// How many times one option is refused before further requests for it are
-/// ignored. The Q method already prevents loops; this bounds what a peer that
-/// repeats itself on purpose can make us send.
-const MAX_REFUSALS: u8 = 3;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Q {
     #[default]
@@ -83,8 +80,6 @@ struct Entry {
     option: u8,
     us: Q,
     him: Q,
-    /// Refusals sent for this option, for the budget.
-    refusals: u8,
 }
 
 /// A settled change of an option, reported to the caller.
@@ -104,8 +99,6 @@ pub enum Negotiated {
     Changed(Change),
     /// The peer asked for something tavern does not do; refused.
     Refused { side: Side, option: u8 },
-    /// The peer asked again for something already refused too often; ignored.
-    OverBudget { side: Side, option: u8 },
     /// Nothing to report (an acknowledgement, or a request for the state
     /// already in force).
     Nothing,
@@ -215,10 +208,6 @@ impl Options {
                     changed(true)
                 }
                 Q::No => {
-                    if entry.refusals >= MAX_REFUSALS {
-                        return Negotiated::OverBudget { side, option };
-                    }
-                    entry.refusals += 1;
                     send(out, request_verb(side, false), option);
                     Negotiated::Refused { side, option }
                 }
@@ -237,10 +226,12 @@ impl Options {
                     *entry.q_mut(side) = Q::Yes;
                     changed(true)
                 }
+                // On for a moment, and already asked off again: the change
+                // to report is the one that settles it.
                 Q::WantYesOpposite => {
                     *entry.q_mut(side) = Q::WantNo;
                     send(out, request_verb(side, false), option);
-                    changed(true)
+                    Negotiated::Nothing
                 }
             }
         } else {
@@ -281,7 +272,6 @@ impl Options {
                     option,
                     us: Q::No,
                     him: Q::No,
-                    refusals: 0,
                 });
                 self.entries.len() - 1
             }

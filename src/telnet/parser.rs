@@ -57,7 +57,7 @@ pub enum Verb {
 pub enum Dropped {
     /// A subnegotiation longer than the limit; its payload was discarded.
     OversizeSubnegotiation { option: u8 },
-    /// `IAC SB` ended by `IAC <byte>` other than SE (or an empty `IAC SB IAC SE`).
+    /// `IAC SB` with no option byte, or ended by `IAC <byte>` other than SE.
     MalformedSubnegotiation,
     /// `IAC SE` outside a subnegotiation.
     StraySe,

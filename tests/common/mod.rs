@@ -186,7 +186,7 @@ impl Client {
 
     /// Closes abruptly with an RST (SO_LINGER 0), as a crashed client would.
     pub fn reset(self) {
-        let _ = self.stream.set_linger(Some(Duration::ZERO));
+        let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
         drop(self.stream);
     }
 

@@ -1,0 +1,329 @@
+//! Recorded traffic of real clients, replayed byte by byte over real TCP.
+//!
+//! The byte sequences come from captures of each client talking to a test
+//! server on Debian 12 (see shared/research/real-clients.md): what the client
+//! sends on connect, its answers to negotiation, and what it sends for typed
+//! text in line mode and in character mode. Each test checks what tavern
+//! answers on the wire and what the room sees.
+
+mod common;
+
+use std::time::Instant;
+
+use common::{Client, DEADLINE, TestServer};
+
+const IAC: u8 = 255;
+const WILL: u8 = 251;
+const WONT: u8 = 252;
+const DO: u8 = 253;
+const DONT: u8 = 254;
+const SB: u8 = 250;
+const SE: u8 = 240;
+const ECHO: u8 = 1;
+const SGA: u8 = 3;
+const TTYPE: u8 = 24;
+const NAWS: u8 = 31;
+const TSPEED: u8 = 32;
+const LINEMODE: u8 = 34;
+const NEW_ENVIRON: u8 = 39;
+
+/// The IAC WILL/WONT/DO/DONT commands in `raw`, in order.
+fn negotiation(raw: &[u8]) -> Vec<(u8, u8)> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 2 < raw.len() + 1 && i < raw.len() {
+        if raw[i] == IAC && i + 1 < raw.len() {
+            match raw[i + 1] {
+                WILL..=DONT if i + 2 < raw.len() => {
+                    found.push((raw[i + 1], raw[i + 2]));
+                    i += 3;
+                    continue;
+                }
+                IAC => {
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+/// Waits until tavern has sent `verb option`.
+fn expect_negotiation(client: &mut Client, verb: u8, option: u8) {
+    let start = Instant::now();
+    while !negotiation(&client.raw).contains(&(verb, option)) {
+        assert!(
+            client.pump(),
+            "closed while waiting for IAC {verb} {option}"
+        );
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no IAC {verb} {option}; got {:?}",
+            negotiation(&client.raw)
+        );
+    }
+}
+
+/// Waits until tavern has sent `IAC SB TTYPE SEND IAC SE`.
+fn expect_ttype_send(client: &mut Client) {
+    let wanted = [IAC, SB, TTYPE, 1, IAC, SE];
+    let start = Instant::now();
+    while !client.raw.windows(wanted.len()).any(|w| w == wanted) {
+        assert!(client.pump(), "closed while waiting for TTYPE SEND");
+        assert!(start.elapsed() < DEADLINE, "no TTYPE SEND");
+    }
+}
+
+fn ttype_is(name: &str) -> Vec<u8> {
+    let mut bytes = vec![IAC, SB, TTYPE, 0];
+    bytes.extend_from_slice(name.as_bytes());
+    bytes.extend_from_slice(&[IAC, SE]);
+    bytes
+}
+
+/// netkit telnet (netkit-telnet-ssl 0.17.41) answering tavern's DO TTYPE and
+/// DO NAWS, in a 100x30 tmux window: WILL TTYPE, WILL NAWS, NAWS 100x30, then
+/// TTYPE IS tmux-256color once asked.
+fn netkit_handshake(client: &mut Client) {
+    expect_negotiation(client, DO, TTYPE);
+    client.send(&[IAC, WILL, TTYPE, IAC, WILL, NAWS]);
+    client.send(&[IAC, SB, NAWS, 0, 100, 0, 30, IAC, SE]);
+    expect_ttype_send(client);
+    client.send(&ttype_is("tmux-256color"));
+}
+
+#[test]
+fn netkit_in_character_mode_gets_echo_and_its_edited_line_arrives_exactly() {
+    let server = TestServer::start();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut netkit = Client::connect(server.addr);
+    netkit_handshake(&mut netkit);
+    // A terminal: tavern takes over echo and asks for character mode.
+    expect_negotiation(&mut netkit, WILL, ECHO);
+    expect_negotiation(&mut netkit, WILL, SGA);
+    netkit.send(&[IAC, DO, ECHO, IAC, DO, SGA]);
+    netkit.expect("Nickname: ");
+    // Character mode: what netkit read from its pty, chunk by chunk; the line
+    // ends with CR NUL.
+    for chunk in [&b"n"[..], b"k", b"6649", b"\r\0"] {
+        netkit.send(chunk);
+    }
+    watcher.expect("nk6649 has joined lobby");
+    for chunk in [&b"helx"[..], b"\x7f", b"lo m51732", b"\r\0"] {
+        netkit.send(chunk);
+    }
+    watcher.expect("nk6649: hello m51732");
+    netkit.expect("nk6649: hello m51732");
+    // The echo: the typed text once, the erase as BS SP BS.
+    let raw = String::from_utf8_lossy(&netkit.raw).into_owned();
+    assert!(raw.contains("helx\x08 \x08lo m51732"), "{raw:?}");
+    assert!(!watcher.visible().contains("helx"));
+}
+
+#[test]
+fn netkit_in_line_mode_sends_whole_lines_and_gets_no_echo() {
+    // With line_editing = client tavern never offers to echo; netkit keeps its
+    // local line editing and sends each line whole with CR LF.
+    let server = TestServer::with_config(tavern::Config {
+        line_editing: tavern::config::LineEditing::Client,
+        ..common::test_config()
+    });
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut netkit = Client::connect(server.addr);
+    netkit_handshake(&mut netkit);
+    netkit.expect("Nickname: ");
+    netkit.send(b"nk36962\r\n");
+    netkit.expect("Welcome, nk36962!");
+    netkit.send(b"hello m36962\r\n");
+    watcher.expect("nk36962: hello m36962");
+    netkit.expect("nk36962: hello m36962");
+    assert!(!negotiation(&netkit.raw).contains(&(WILL, ECHO)));
+}
+
+#[test]
+fn putty_opening_offers_get_exact_answers_and_never_reach_the_room() {
+    let server = TestServer::start();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut putty = Client::connect(server.addr);
+    // plink 0.78 speaks first, 21 bytes at once: WILL NAWS, WILL TSPEED,
+    // WILL TTYPE, WILL NEW-ENVIRON, DO ECHO, WILL SGA, DO SGA.
+    putty.send(&[
+        0xff, 0xfb, 0x1f, 0xff, 0xfb, 0x20, 0xff, 0xfb, 0x18, 0xff, 0xfb, 0x27, 0xff, 0xfd, 0x01,
+        0xff, 0xfb, 0x03, 0xff, 0xfd, 0x03,
+    ]);
+    expect_ttype_send(&mut putty);
+    putty.send(&[IAC, SB, NAWS, 0, 100, 0, 30, IAC, SE]);
+    putty.send(&ttype_is("XTERM"));
+    putty.expect("Nickname: ");
+    let answers = negotiation(&putty.raw);
+    // tavern opened with DO TTYPE, DO NAWS; PuTTY's WILL for those are
+    // acknowledgements and get no answer. The rest are answered once each.
+    assert_eq!(
+        answers,
+        vec![
+            (DO, TTYPE),
+            (DO, NAWS),
+            (DONT, TSPEED),
+            (DONT, NEW_ENVIRON),
+            (WILL, ECHO),
+            (DO, SGA),
+            (WILL, SGA),
+        ],
+    );
+    for chunk in [&b"pl6197"[..], b"\r\0"] {
+        putty.send(chunk);
+    }
+    let joined = watcher.expect("has joined lobby");
+    assert!(joined.ends_with("pl6197 has joined lobby"), "{joined:?}");
+    assert!(!joined.contains('\u{fffd}') && !joined.contains('ÿ'));
+}
+
+#[test]
+fn tintin_is_recognised_by_its_terminal_type_and_keeps_its_own_echo() {
+    let server = TestServer::start();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut tintin = Client::connect(server.addr);
+    // TinTin++ 2.02.20: WILL TTYPE, WILL NAWS and its window size at once,
+    // then TINTIN++ as the first terminal type of its MTTS cycle.
+    expect_negotiation(&mut tintin, DO, TTYPE);
+    tintin.send(&[IAC, WILL, TTYPE]);
+    tintin.send(&[IAC, WILL, NAWS, IAC, SB, NAWS, 0, 100, 0, 30, IAC, SE]);
+    expect_ttype_send(&mut tintin);
+    tintin.send(&ttype_is("TINTIN++"));
+    tintin.expect("Nickname: ");
+    tintin.send(b"tt52737\r\n");
+    tintin.expect("Welcome, tt52737!");
+    tintin.send(b"hello m52737\r\n");
+    watcher.expect("tt52737: hello m52737");
+    tintin.expect("tt52737: hello m52737");
+    // A MUD client reads WILL ECHO as "hide input": tavern must not send it.
+    assert!(!negotiation(&tintin.raw).contains(&(WILL, ECHO)));
+    // Nor echo the typed text back (only the room's line has it).
+    assert_eq!(tintin.visible().matches("hello m52737").count(), 1);
+}
+
+#[test]
+fn a_name_typed_one_byte_per_write_with_negotiation_in_between_arrives_exactly() {
+    let server = TestServer::start();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut client = Client::connect(server.addr);
+    expect_negotiation(&mut client, DO, TTYPE);
+    // Character mode from the start (the client asks tavern to echo), then
+    // the name one byte per write, with its other answers arriving between
+    // the bytes as a slow client's would.
+    client.send(&[IAC, DO, ECHO]);
+    client.expect("Nickname: ");
+    let interleaved: [&[u8]; 4] = [
+        &[IAC, WILL, TTYPE],
+        &[IAC, SB, TTYPE, 0, b'X', b'T', b'E', b'R', b'M', IAC, SE],
+        &[IAC, WILL, NAWS, IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE],
+        &[IAC, 241], // NOP
+    ];
+    for (i, byte) in "Zoë_9".bytes().enumerate() {
+        client.send(&[byte]);
+        if let Some(extra) = interleaved.get(i) {
+            client.send(extra);
+        }
+    }
+    client.send(b"\r\n");
+    watcher.expect("Zoë_9 has joined lobby");
+    client.expect("Welcome, Zoë_9!");
+}
+
+#[test]
+fn plink_line_mode_ends_lines_with_a_bare_lf() {
+    // plink with local line editing and no answer to its DO ECHO sends
+    // "hello m02668\n". Here a client that refuses tavern's echo does the same.
+    let server = TestServer::start();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut plink = Client::connect(server.addr);
+    expect_negotiation(&mut plink, DO, TTYPE);
+    plink.send(&[IAC, WONT, TTYPE, IAC, WONT, NAWS]);
+    expect_negotiation(&mut plink, WILL, ECHO);
+    plink.send(&[IAC, DONT, ECHO, IAC, DONT, SGA]);
+    plink.expect("Nickname: ");
+    plink.send(b"pl02668\n");
+    plink.expect("Welcome, pl02668!");
+    plink.send(b"hello m02668\n");
+    watcher.expect("pl02668: hello m02668");
+}
+
+#[test]
+fn a_raw_tcp_client_that_answers_nothing_still_chats_with_bare_lf() {
+    let server = TestServer::start();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut raw = Client::connect(server.addr);
+    raw.expect("Nickname: ");
+    raw.send(b"nc_user\nhi from nc\n");
+    watcher.expect("nc_user: hi from nc");
+}
+
+#[test]
+fn lines_sent_before_negotiation_ends_are_kept_for_sign_on() {
+    let server = TestServer::start();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut raw = Client::connect(server.addr);
+    // At once, before tavern's negotiation wait is over (as `printf | nc` does).
+    raw.send(b"early\nfirst words\n");
+    watcher.expect("early: first words");
+}
+
+#[test]
+fn iac_commands_mid_line_act_on_the_line_and_never_reach_the_room() {
+    let server = TestServer::start();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut client = Client::sign_on(server.addr, "cmds");
+    // EC erases one character, EL the whole line, IP clears it too; none
+    // of their bytes reach the text.
+    client.send(&[b'a', b'b', b'x', IAC, 247, b'c', b'\r', b'\n']);
+    watcher.expect("cmds: abc");
+    client.send(&[
+        b'g', b'o', b'n', b'e', IAC, 248, b'k', b'e', b'p', b't', b'\r', b'\n',
+    ]);
+    watcher.expect("cmds: kept");
+    client.send(&[b'n', b'o', IAC, 244, b'y', b'e', b's', b'\r', b'\n']);
+    watcher.expect("cmds: yes");
+    // AYT gets a visible answer to the asker only.
+    client.send(&[IAC, 246]);
+    client.expect("yes, I am here");
+    // DM, BRK, NOP, AO and GA mid-line leave the line alone.
+    client.send(&[b'o', IAC, 242, b'k', IAC, 241, IAC, 249, b'!', b'\r', b'\n']);
+    let seen = watcher.expect("cmds: ok!");
+    assert!(!seen.contains("gone") && !seen.contains("no") && !seen.contains('ÿ'));
+}
+
+#[test]
+fn a_client_offering_linemode_is_refused_cleanly_and_does_not_hang() {
+    let server = TestServer::start();
+    let mut client = Client::connect(server.addr);
+    client.send(&[IAC, WILL, LINEMODE]);
+    expect_negotiation(&mut client, DONT, LINEMODE);
+    client.expect("Nickname: ");
+    client.send(b"lm_user\r\n");
+    client.expect("Welcome, lm_user!");
+}
+
+#[test]
+fn a_subnegotiation_split_across_writes_and_an_oversize_one_do_not_disturb_chat() {
+    let server = TestServer::with_config(tavern::Config {
+        max_subnegotiation: 64,
+        ..common::test_config()
+    });
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut client = Client::sign_on(server.addr, "sb_user");
+    client.send(&[IAC, SB, NAWS, 0]);
+    client.send(&[120, 0]);
+    client.send(&[40, IAC]);
+    client.send(&[SE, b'h', b'i', b'\r', b'\n']);
+    watcher.expect("sb_user: hi");
+    let mut big = vec![IAC, SB, 200];
+    big.extend(std::iter::repeat_n(b'x', 10_000));
+    big.extend_from_slice(&[IAC, SE]);
+    big.extend_from_slice(b"still here\r\n");
+    client.send(&big);
+    let seen = watcher.expect("sb_user: still here");
+    assert!(!seen.contains("xxx"));
+}
