@@ -319,9 +319,12 @@ impl Editor {
         };
         let columns = last.width();
         let cursor = self.shown_width();
-        if columns > 0 && cursor % self.width < columns {
-            // The cursor would have to move back across a row boundary, which
-            // backspace cannot do on most terminals: draw the line again.
+        if columns > 0 && cursor % self.width <= columns {
+            // The erase would cross a row boundary, which backspace cannot do
+            // on most terminals, or land exactly on a row start, where the
+            // cursor would sit at column 0 of the lower row while a full row
+            // leaves it pending at the end of the upper one: draw the line
+            // again so the screen and the width model agree.
             self.clear_input_area(out);
             pop_grapheme(&mut self.line);
             self.draw_input_area(out);
@@ -491,6 +494,23 @@ mod tests {
         out.clear();
         editor.begin_output(&mut out);
         assert_eq!(&out[..], b"\r\x1b[1A\x1b[J");
+    }
+
+    #[test]
+    fn backspacing_onto_a_row_start_redraws_from_the_first_row() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        editor.set_width(10);
+        let mut out = BytesMut::new();
+        editor.input(b"0123456789a", &mut out);
+        out.clear();
+        // 11 columns: the cursor is on the second row; erasing the 'a' would
+        // leave it at column 0 there, so the line is drawn again instead.
+        editor.input(b"\x7f", &mut out);
+        assert_eq!(&out[..], b"\r\x1b[1A\x1b[J0123456789");
+        out.clear();
+        // 10 columns exactly fill the first row: the next erase starts there.
+        editor.input(b"\x7f", &mut out);
+        assert_eq!(&out[..], b"\r\x1b[J012345678");
     }
 
     #[test]

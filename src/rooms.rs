@@ -317,6 +317,7 @@ impl Rooms {
             _ => {}
         }
         if old.as_str() == nick.as_str() {
+            self.tell(id, Tone::Info, &format!("You are already called {nick}."));
             return Ok(());
         }
         self.by_nick.remove(old.key());
@@ -509,6 +510,13 @@ impl Rooms {
                 return;
             }
         };
+        // A room that exists is called by its own name, whatever case the
+        // user typed.
+        let target = self
+            .rooms
+            .get(target.key())
+            .map(|room| room.name.clone())
+            .unwrap_or(target);
         if target.key() == from {
             self.tell(id, Tone::Info, &format!("You are already in {target}."));
             return;

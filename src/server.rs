@@ -50,9 +50,8 @@ pub async fn run(
                     warn!(%peer, error = %e, "set_nodelay failed");
                 }
                 let span = info_span!("conn", %peer, nick = tracing::field::Empty);
-                sessions.spawn(
-                    session::run(stream, peer, ctx.clone(), shutdown.clone()).instrument(span),
-                );
+                sessions
+                    .spawn(session::run(stream, ctx.clone(), shutdown.clone()).instrument(span));
             }
             Err(e) => {
                 error!(error = %e, backoff_ms = backoff.as_millis() as u64, "accept failed");

@@ -15,7 +15,6 @@
 //! tavern to echo (DO ECHO), means tavern echoes and edits (WILL ECHO, WILL
 //! SGA). `line_editing = server | client` in the config skips the guess.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,18 +125,15 @@ struct Session {
     early_lines: Vec<Line>,
     /// The banner and the nick prompt have been shown.
     greeted: bool,
-    /// Shown nick once signed on, for the log and the goodbye.
-    nick: Option<Nick>,
+    /// Colors on for this user (`/color`); the room manager keeps its own
+    /// copy for the lines it renders.
+    color: bool,
 }
 
 /// Runs one connection to its end. Never panics on client input; every way
 /// out is logged with its reason.
-pub async fn run(
-    stream: TcpStream,
-    peer: SocketAddr,
-    ctx: Arc<Context>,
-    shutdown: CancellationToken,
-) {
+/// The caller's span carries the peer address.
+pub async fn run(stream: TcpStream, ctx: Arc<Context>, shutdown: CancellationToken) {
     let config = &ctx.config;
     let policy = Policy {
         echo: config.line_editing != LineEditing::Client,
@@ -161,10 +157,10 @@ pub async fn run(
         speaks_telnet: false,
         early_lines: Vec::new(),
         greeted: false,
-        nick: None,
+        color: true,
         ctx: ctx.clone(),
     };
-    info!(%peer, "connected");
+    info!("connected");
     let end = session.drive(&shutdown).await;
     session.finish(end).await;
 }
@@ -380,7 +376,7 @@ impl Session {
             online: stats.online,
             rooms: stats.rooms,
         };
-        let text = banner::render(&template, &vars, true);
+        let text = banner::render(&template, &vars, self.color);
         self.show_lines(Bytes::from(text));
         self.editor.set_prompt("Nickname: ", &mut self.pending);
         for line in std::mem::take(&mut self.early_lines) {
@@ -425,13 +421,12 @@ impl Session {
             lines,
             kill: self.kill.clone(),
         };
-        match self.ctx.rooms.join(nick.clone(), true, outbox).await {
+        match self.ctx.rooms.join(nick.clone(), self.color, outbox).await {
             Ok(Ok(id)) => {
                 tracing::Span::current().record("nick", tracing::field::display(&nick));
                 self.phase = Phase::Chatting(id);
                 self.deadline = None;
                 self.lines = Some(incoming);
-                self.nick = Some(nick);
                 self.editor.set_prompt("", &mut self.pending);
                 None
             }
@@ -463,7 +458,12 @@ impl Session {
                 self.rename(id, &name).await;
                 return None;
             }
-            Input::Command(command) => Request::Command { id, command },
+            Input::Command(command) => {
+                if let Command::Color(on) = command {
+                    self.color = on;
+                }
+                Request::Command { id, command }
+            }
         };
         match self.ctx.rooms.send(request).await {
             Ok(()) => None,
@@ -482,7 +482,6 @@ impl Session {
         match self.ctx.rooms.rename(id, nick.clone()).await {
             Ok(Ok(())) => {
                 tracing::Span::current().record("nick", tracing::field::display(&nick));
-                self.nick = Some(nick);
             }
             Ok(Err(taken)) => self.notice(Tone::Error, &format!("Sorry, {taken}.")),
             Err(_) => {}
@@ -498,7 +497,7 @@ impl Session {
     /// A system line to this user only.
     fn notice(&mut self, tone: Tone, text: &str) {
         let line = render::notice(tone, text);
-        self.show_lines(line.for_color(true).clone());
+        self.show_lines(line.for_color(self.color).clone());
     }
 
     /// Writes lines (ending in CR LF) without mangling what is being typed,
@@ -517,9 +516,30 @@ impl Session {
         self.editor.end_output(&mut self.pending);
     }
 
+    /// Requests sent before the Leave may still wait in the room manager's
+    /// queue: their answers, and the room's lines until then, belong to this
+    /// user, and a queue closed before the manager handled them would read as
+    /// a lost connection. The manager drops its end of the queue once it has
+    /// handled the Leave, which ends this wait.
+    async fn drain_until_left(&mut self, keep: bool) {
+        let Some(mut lines) = self.lines.take() else {
+            return;
+        };
+        self.editor.begin_output(&mut self.pending);
+        let pending = &mut self.pending;
+        let drain = async {
+            while let Some(line) = lines.recv().await {
+                if keep && pending.len() < MAX_PENDING_WRITE {
+                    pending.extend_from_slice(&line);
+                }
+            }
+        };
+        let _ = timeout(GOODBYE_TIMEOUT, drain).await;
+    }
+
     /// Tells the room and the client, flushes, and closes.
     async fn finish(mut self, end: End) {
-        info!(reason = ?end, nick = ?self.nick.as_ref().map(Nick::as_str), "disconnected");
+        info!(reason = ?end, "disconnected");
         let reason = match &end {
             End::Quit(message) => Some(LeaveReason::Quit(message.clone())),
             End::ConnectionLost => Some(LeaveReason::ConnectionLost),
@@ -528,7 +548,16 @@ impl Session {
             End::SignOnTimeout => None,
         };
         if let (Phase::Chatting(id), Some(reason)) = (self.phase, reason) {
-            let _ = self.ctx.rooms.send(Request::Leave { id, reason }).await;
+            let keep = matches!(end, End::Quit(_) | End::Shutdown);
+            if self
+                .ctx
+                .rooms
+                .send(Request::Leave { id, reason })
+                .await
+                .is_ok()
+            {
+                self.drain_until_left(keep).await;
+            }
         }
         let goodbye = match end {
             End::Quit(_) => Some("Goodbye!".to_owned()),
@@ -540,7 +569,6 @@ impl Session {
             End::ConnectionLost | End::NotReading => None,
         };
         if let Some(goodbye) = goodbye {
-            self.lines = None;
             let tone = if end == End::Shutdown {
                 Tone::Leave
             } else {

@@ -1,0 +1,568 @@
+//! Every command a signed-on user can type, and what goes wrong when it is
+//! typed wrong.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Client, DEADLINE, TestServer};
+use tavern::command::COMMANDS;
+
+/// Signs on every nick, one connection each, overlapping the negotiation
+/// waits; returns them in order once all are welcomed.
+fn sign_on_all(server: &TestServer, nicks: &[&str]) -> Vec<Client> {
+    let mut clients: Vec<Client> = nicks.iter().map(|_| Client::connect(server.addr)).collect();
+    for (client, nick) in clients.iter_mut().zip(nicks) {
+        client.expect("Nickname:");
+        client.send_line(nick);
+    }
+    for (client, nick) in clients.iter_mut().zip(nicks) {
+        client.expect(&format!("Welcome, {nick}!"));
+    }
+    clients
+}
+
+/// The raw bytes of the last line (up to its line end) containing `needle`.
+fn raw_line<'a>(raw: &'a [u8], needle: &str) -> &'a [u8] {
+    let end = raw_after(raw, needle);
+    let start = raw[..end]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    &raw[start..end]
+}
+
+/// Position just past the last occurrence of `needle` in the raw bytes.
+fn raw_after(raw: &[u8], needle: &str) -> usize {
+    let needle = needle.as_bytes();
+    raw.windows(needle.len())
+        .rposition(|w| w == needle)
+        .map(|p| p + needle.len())
+        .unwrap_or_else(|| panic!("{:?} not in raw bytes", String::from_utf8_lossy(needle)))
+}
+
+#[test]
+fn a_chat_line_reaches_everyone_in_the_room_including_the_sender() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("hello there");
+    ann.expect("ann: hello there");
+    bob.expect("ann: hello there");
+    server.stop();
+}
+
+#[test]
+fn nick_changes_the_nick_and_the_room_is_told() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/nick anna");
+    ann.expect("*** ann is now known as anna");
+    bob.expect("*** ann is now known as anna");
+    ann.send_line("hi");
+    bob.expect("anna: hi");
+    // The old nick is free again, the new one is held.
+    let _ann = Client::sign_on(server.addr, "ann");
+    bob.send_line("/who");
+    bob.expect("In lobby: 3 people\n");
+    bob.expect("***   ann   idle");
+    bob.expect("***   anna  idle");
+    bob.expect("***   bob   idle");
+    server.stop();
+}
+
+#[test]
+fn nick_without_an_argument_shows_its_usage() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send_line("/nick");
+    ann.expect("*** Usage: /nick NEW");
+    ann.send_line("/nick two words");
+    ann.expect("*** Usage: /nick NEW");
+    server.stop();
+}
+
+#[test]
+fn nick_to_a_taken_nick_is_refused_under_case_folding() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/nick BOB");
+    let answer = ann.expect("taken");
+    assert!(answer.contains("BOB"), "{answer:?}");
+    // Still ann: the room hears her under her old nick.
+    ann.send_line("still me");
+    bob.expect("ann: still me");
+    server.stop();
+}
+
+#[test]
+fn nick_to_an_invalid_nick_is_refused_with_the_reason() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send_line("/nick a☃");
+    ann.expect("'☃' is not allowed in a nickname");
+    ann.send_line("/nick xxxxxxxxxxxxxxxxx");
+    ann.expect("at most 16 characters long");
+    ann.send_line("still me");
+    ann.expect("ann: still me");
+    server.stop();
+}
+
+#[test]
+fn who_lists_the_people_in_the_room() {
+    let server = TestServer::start();
+    let [mut ann, _bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/who");
+    ann.expect("*** In lobby: 2 people\n");
+    ann.expect("***   ann  idle 0s\n");
+    ann.expect("***   bob  idle ");
+    server.stop();
+}
+
+#[test]
+fn who_shows_how_long_someone_has_been_idle() {
+    let server = TestServer::start();
+    let [_ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    // ann types nothing; bob asks until her idle time has grown.
+    let start = Instant::now();
+    loop {
+        bob.send_line("/who");
+        bob.expect("In lobby: 2 people\n");
+        bob.expect("***   ann  idle ");
+        let idle = bob.expect("s\n");
+        let seconds: u64 = idle
+            .trim_end_matches("s\n")
+            .parse()
+            .unwrap_or_else(|_| panic!("idle time {idle:?}"));
+        // bob has just typed.
+        bob.expect("***   bob  idle 0s\n");
+        if seconds >= 1 {
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "ann never became idle");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.stop();
+}
+
+#[test]
+fn who_all_lists_every_room() {
+    let server = TestServer::start();
+    let [mut ann, mut bob, _cy] = sign_on_all(&server, &["ann", "bob", "cy"])
+        .try_into()
+        .ok()
+        .unwrap();
+    bob.send_line("/join games");
+    bob.expect("You are now in games");
+    ann.send_line("/who all");
+    ann.expect("*** In games: 1 person");
+    ann.expect("bob  idle");
+    ann.expect("*** In lobby: 2 people");
+    ann.expect("ann  idle");
+    ann.expect("cy   idle");
+    ann.send_line("/who");
+    let who = ann.expect("In lobby: 2 people");
+    assert!(!who.contains("games"), "{who:?}");
+    server.stop();
+}
+
+#[test]
+fn commands_are_case_insensitive() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send_line("/WHO");
+    ann.expect("*** In lobby: 1 person");
+    ann.send_line("/Me waves");
+    ann.expect("* ann waves");
+    ann.send_line("/JOIN Games");
+    ann.expect("You are now in Games");
+    server.stop();
+}
+
+#[test]
+fn quit_with_a_message_tells_the_room_and_closes() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/quit see you all");
+    ann.expect("Goodbye!");
+    ann.expect_closed();
+    bob.expect("*** ann has quit (see you all)");
+    server.stop();
+}
+
+#[test]
+fn quit_without_a_message_tells_the_room_and_closes() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/quit");
+    ann.expect("Goodbye!");
+    ann.expect_closed();
+    let notice = bob.expect("*** ann has quit\n");
+    assert!(!notice.contains("has quit ("), "{notice:?}");
+    server.stop();
+}
+
+#[test]
+fn answers_to_commands_typed_just_before_quit_arrive_before_the_goodbye() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send(b"/rooms\r\n/who\r\n/quit\r\n");
+    let seen = ann.expect("Goodbye!");
+    assert!(seen.contains("*** Rooms: lobby (1)"), "{seen:?}");
+    assert!(seen.contains("*** In lobby: 1 person"), "{seen:?}");
+    ann.expect_closed();
+    server.stop();
+}
+
+#[test]
+fn me_shows_an_action_to_the_room() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/me waves at everyone");
+    ann.expect("* ann waves at everyone");
+    bob.expect("* ann waves at everyone");
+    ann.send_line("/me");
+    ann.expect("*** Usage: /me ACTION");
+    server.stop();
+}
+
+#[test]
+fn msg_reaches_only_the_recipient_and_echoes_to_the_sender() {
+    let server = TestServer::start();
+    let [mut ann, mut bob, mut cy] = sign_on_all(&server, &["ann", "bob", "cy"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/msg BOB psst, a secret");
+    bob.expect("[msg from ann] psst, a secret");
+    ann.expect("[msg to bob] psst, a secret");
+    // Barrier: cy's /rooms answer comes after anything the /msg sent her.
+    cy.send_line("/rooms");
+    let seen = cy.expect("Rooms: lobby (3)");
+    assert!(!seen.contains("secret"), "{seen:?}");
+    server.stop();
+}
+
+#[test]
+fn msg_to_nobody_says_there_is_nobody_by_that_name() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send_line("/msg nobody hi");
+    ann.expect("*** There is nobody called nobody here.");
+    ann.send_line("/msg bob");
+    ann.expect("*** Usage: /msg NICK TEXT");
+    server.stop();
+}
+
+#[test]
+fn join_moves_to_a_room_and_both_rooms_are_told() {
+    let server = TestServer::start();
+    let [mut ann, mut bob, mut cy] = sign_on_all(&server, &["ann", "bob", "cy"])
+        .try_into()
+        .ok()
+        .unwrap();
+    cy.send_line("/join games");
+    cy.expect("*** You are now in games with nobody else.");
+    ann.expect("*** cy has left for games");
+    bob.expect("*** cy has left for games");
+    bob.send_line("/join #games");
+    bob.expect("*** You are now in games with 1 other.");
+    cy.expect("*** bob has joined games");
+    ann.expect("*** bob has left for games");
+    // Chat now stays in each room.
+    cy.send_line("in games");
+    bob.expect("cy: in games");
+    ann.send_line("/rooms");
+    let seen = ann.expect("Rooms: games (2), lobby (1)");
+    assert!(!seen.contains("in games"), "{seen:?}");
+    server.stop();
+}
+
+#[test]
+fn join_refuses_a_bad_room_name_with_the_reason() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send_line("/join bad☃");
+    ann.expect("*** '☃' is not allowed in a room name: use letters, digits, _ and -");
+    ann.send_line("/join #");
+    ann.expect("*** a room name cannot be empty");
+    ann.send_line(&format!("/join {}", "r".repeat(25)));
+    ann.expect("*** a room name can be at most 24 characters long");
+    ann.send_line("/join");
+    ann.expect("*** Usage: /join ROOM");
+    ann.send_line("/who");
+    ann.expect("In lobby: 1 person");
+    server.stop();
+}
+
+#[test]
+fn join_to_the_room_you_are_in_says_so() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/join lobby");
+    ann.expect("*** You are already in lobby.");
+    ann.send_line("/join #lobby");
+    ann.expect("*** You are already in lobby.");
+    // Nobody saw ann leave or arrive.
+    bob.send_line("/rooms");
+    let seen = bob.expect("Rooms: lobby (2)");
+    assert!(!seen.contains("ann has"), "{seen:?}");
+    server.stop();
+}
+
+#[test]
+fn a_room_typed_in_another_case_is_called_by_its_own_name() {
+    let server = TestServer::start();
+    let [mut ann, mut bob, mut cy] = sign_on_all(&server, &["ann", "bob", "cy"])
+        .try_into()
+        .ok()
+        .unwrap();
+    cy.send_line("/join games");
+    cy.expect("*** You are now in games with nobody else.");
+    ann.expect("*** cy has left for games");
+    bob.send_line("/join GAMES");
+    bob.expect("*** You are now in games with 1 other.");
+    cy.expect("*** bob has joined games");
+    ann.expect("*** bob has left for ");
+    assert_eq!(
+        ann.expect("\n"),
+        "games\n",
+        "the lobby is told another name"
+    );
+    ann.send_line("/join LOBBY");
+    ann.expect("*** You are already in ");
+    assert_eq!(
+        ann.expect("\n"),
+        "lobby.\n",
+        "the room is called another name"
+    );
+    server.stop();
+}
+
+#[test]
+fn rooms_lists_rooms_with_headcounts_and_drops_empty_ones() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    bob.send_line("/join games");
+    bob.expect("You are now in games");
+    ann.send_line("/rooms");
+    ann.expect("*** Rooms: games (1), lobby (1)");
+    bob.send_line("/join lobby");
+    bob.expect("You are now in lobby with 1 other.");
+    ann.send_line("/rooms");
+    let rooms = ann.expect("*** Rooms: lobby (2)\n");
+    assert!(!rooms.contains("games ("), "{rooms:?}");
+    server.stop();
+}
+
+#[test]
+fn away_is_announced_shown_in_who_and_told_to_a_msg_sender() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/away lunch");
+    ann.expect("*** ann is away: lunch");
+    bob.expect("*** ann is away: lunch");
+    bob.send_line("/who");
+    bob.expect("In lobby: 2 people");
+    bob.expect("***   ann  idle ");
+    // Her idle time runs on while she is away.
+    let idle = bob.expect("s  away: lunch\n");
+    assert!(
+        idle.trim_end_matches("s  away: lunch\n")
+            .parse::<u64>()
+            .is_ok(),
+        "{idle:?}"
+    );
+    bob.send_line("/msg ann are you there?");
+    bob.expect("[msg to ann] are you there?");
+    bob.expect("*** ann is away: lunch");
+    ann.expect("[msg from bob] are you there?");
+    server.stop();
+}
+
+#[test]
+fn away_without_a_reason_says_away() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/away");
+    bob.expect("*** ann is away: away");
+    server.stop();
+}
+
+#[test]
+fn typing_anything_brings_an_away_user_back() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/away brb");
+    bob.expect("*** ann is away: brb");
+    ann.send_line("I am back");
+    bob.expect("*** ann is back");
+    bob.expect("ann: I am back");
+    bob.send_line("/who");
+    bob.expect("In lobby: 2 people");
+    let listing = bob.expect("bob  idle");
+    assert!(!listing.contains("away:"), "{listing:?}");
+    // Back only once.
+    ann.send_line("again");
+    let seen = bob.expect("ann: again");
+    assert!(!seen.contains("is back"), "{seen:?}");
+    server.stop();
+}
+
+#[test]
+fn color_off_sends_lines_without_escapes_and_color_on_brings_them_back() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    // Colors are on at first: bob's nick arrives colored.
+    bob.send_line("first");
+    ann.expect("bob: first");
+    let line = raw_line(&ann.raw, ": first");
+    assert!(line.contains(&0x1b), "no color at first: {line:?}");
+
+    ann.send_line("/color off");
+    ann.expect("*** Colors are off.");
+    let off = raw_after(&ann.raw, "Colors are off.");
+    bob.send_line("plain please");
+    ann.expect("bob: plain please");
+    bob.send_line("/me nods");
+    ann.expect("* bob nods");
+    ann.send_line("/who");
+    ann.expect("bob  idle");
+    let after = &ann.raw[off..];
+    assert!(
+        !after.contains(&0x1b),
+        "escape after /color off: {:?}",
+        String::from_utf8_lossy(after)
+    );
+
+    ann.send_line("/color on");
+    ann.expect("*** Colors are on.");
+    bob.send_line("colorful");
+    ann.expect("bob: colorful");
+    let line = raw_line(&ann.raw, ": colorful");
+    assert!(line.contains(&0x1b), "no color after /color on: {line:?}");
+    ann.send_line("/color blue");
+    ann.expect("*** Usage: /color on|off");
+    server.stop();
+}
+
+#[test]
+fn with_colors_off_even_error_notices_carry_no_escape() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send_line("/color off");
+    ann.expect("*** Colors are off.");
+    let off = raw_after(&ann.raw, "Colors are off.");
+    ann.send_line("/nick a☃");
+    ann.expect("is not allowed in a nickname");
+    ann.send_line(&"x".repeat(1200));
+    ann.expect("Your line was too long");
+    let after = &ann.raw[off..];
+    assert!(
+        !after.contains(&0x1b),
+        "escape after /color off: {:?}",
+        String::from_utf8_lossy(after)
+    );
+    server.stop();
+}
+
+#[test]
+fn help_lists_every_command() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send_line("/help");
+    ann.expect("*** Commands:");
+    for (usage, what) in COMMANDS {
+        let line = ann.expect(what);
+        assert!(line.contains(usage), "{usage} missing from {line:?}");
+    }
+    ann.send_line("/?");
+    ann.expect("*** Commands:");
+    server.stop();
+}
+
+#[test]
+fn an_unknown_command_is_answered_and_not_sent_to_the_room() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("/foo bar");
+    ann.expect("*** Unknown command /foo. Type /help for the list.");
+    bob.send_line("/rooms");
+    let seen = bob.expect("Rooms: lobby (2)");
+    assert!(!seen.contains("foo"), "{seen:?}");
+    server.stop();
+}
+
+#[test]
+fn a_double_slash_sends_a_line_starting_with_a_slash() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    ann.send_line("//shrug");
+    ann.expect("ann: /shrug");
+    bob.expect("ann: /shrug");
+    server.stop();
+}
+
+#[test]
+fn a_line_longer_than_the_limit_is_cut_and_the_sender_told() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
+        .try_into()
+        .ok()
+        .unwrap();
+    let long = "y".repeat(1500);
+    ann.send_line(&long);
+    ann.expect("*** Your line was too long and was cut to 1000 characters.");
+    let line = bob.expect(&format!("ann: {}", "y".repeat(1000)));
+    assert!(!line.is_empty());
+    let rest = bob.expect("\n");
+    assert_eq!(rest, "\n", "more than 1000 characters arrived");
+    server.stop();
+}

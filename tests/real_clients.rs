@@ -1,0 +1,615 @@
+//! Real telnet and MUD clients against a real tavern: netkit telnet
+//! (`telnet-ssl`), GNU inetutils telnet and TinTin++, each driven inside a
+//! tmux server of its own, typed into with `send-keys` and read back with
+//! `capture-pane`.
+//!
+//! Each test starts a tavern (tests/common), a tmux server on a socket named
+//! after the process and the test (`tmux -L tavern-test-<pid>-<test>`, so tests
+//! run in parallel) with one 100x30 window running the client, and a raw TCP
+//! observer in the same room. Every step waits for what it needs to see,
+//! within `common::DEADLINE`; nothing sleeps a fixed time to synchronise. The
+//! tmux server is killed when the test ends, passed or failed.
+//!
+//! A missing program fails the test with the Debian package to install;
+//! `.ci/run` installs them all.
+//!
+//! tmux's BSpace key sends DEL (0x7f), as a terminal's backspace does. The
+//! telnet clients get server-side editing (tavern echoes; see the table in
+//! ARCHITECTURE.md); TinTin++ answers TTYPE with its name, edits its own input
+//! line and sends whole lines.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Client, DEADLINE, TestServer};
+
+/// The window every client gets, in columns and rows.
+const COLUMNS: &str = "100";
+const ROWS: &str = "30";
+
+/// How often the screen is read while waiting for something on it.
+const POLL: Duration = Duration::from_millis(50);
+
+/// The one session in each test's tmux server.
+const SESSION: &str = "tavern";
+
+/// The clients under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Netkit,
+    Inetutils,
+    TinTin,
+}
+
+impl Kind {
+    /// The program and the Debian package that provides it.
+    fn program(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Netkit => ("telnet-ssl", "telnet-ssl"),
+            Kind::Inetutils => ("inetutils-telnet", "inetutils-telnet"),
+            // Installed outside root's PATH.
+            Kind::TinTin => ("/usr/games/tt++", "tintin++"),
+        }
+    }
+
+    /// The shell command that connects the client to `addr`.
+    fn command_line(self, addr: SocketAddr) -> String {
+        let (program, package) = self.program();
+        let program = require(program, package);
+        let (ip, port) = (addr.ip(), addr.port());
+        match self {
+            Kind::Netkit | Kind::Inetutils => format!("{} {ip} {port}", program.display()),
+            Kind::TinTin => format!("{} -G -e '#session s {ip} {port}'", program.display()),
+        }
+    }
+
+    /// Whether tavern echoes and edits for this client (server-side editing).
+    fn tavern_echoes(self) -> bool {
+        self != Kind::TinTin
+    }
+
+    /// What the client shows when tavern closes the connection.
+    fn closed_message(self) -> &'static str {
+        match self {
+            Kind::Netkit | Kind::Inetutils => "Connection closed by foreign host",
+            Kind::TinTin => "#SESSION 's' DIED.",
+        }
+    }
+}
+
+/// The path of `program` (a bare name is looked up in PATH); fails the test,
+/// naming the Debian package to install, when it is missing.
+fn require(program: &str, package: &str) -> PathBuf {
+    let found = if program.contains('/') {
+        Some(PathBuf::from(program)).filter(|path| path.is_file())
+    } else {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(program))
+                .find(|candidate| candidate.is_file())
+        })
+    };
+    found.unwrap_or_else(|| {
+        panic!(
+            "`{program}` is not installed: install the Debian package `{package}` \
+             (apt-get install {package}, or run .ci/run, which installs every client these tests need)"
+        )
+    })
+}
+
+/// One tmux server running one client; killed on drop.
+struct Tmux {
+    socket: String,
+    /// The socket file, which tmux leaves behind when killed.
+    socket_path: Option<PathBuf>,
+}
+
+impl Tmux {
+    /// Starts a tmux server for test `name` with a 100x30 window running
+    /// `command`. The window stays after the client exits, so what it printed
+    /// last can still be read.
+    fn start(name: &str, command: &str) -> Tmux {
+        require("tmux", "tmux");
+        let mut tmux = Tmux {
+            socket: format!("tavern-test-{}-{name}", std::process::id()),
+            socket_path: None,
+        };
+        // The guard exists before the server does: whatever fails from here
+        // on, drop kills it. `-f /dev/null`: no user configuration.
+        let new_session = ["-f", "/dev/null", "new-session", "-d", "-s", SESSION];
+        let size = ["-x", COLUMNS, "-y", ROWS];
+        let keep_window = [";", "set-option", "-w", "remain-on-exit", "on"];
+        tmux.run(&[&new_session[..], &size, &[command], &keep_window].concat());
+        let path = tmux.run(&["display-message", "-p", "#{socket_path}"]);
+        tmux.socket_path = Some(PathBuf::from(path.trim_end()));
+        tmux
+    }
+
+    /// Runs one tmux command against this test's server; returns its output.
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            // Text is UTF-8 whatever the caller's locale; and not nested in
+            // a tmux the tests may be run from.
+            .env("LC_ALL", "C.UTF-8")
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux");
+        assert!(
+            output.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Types `text` literally (UTF-8 included).
+    fn send_keys(&self, text: &str) {
+        self.run(&["send-keys", "-t", SESSION, "-l", "--", text]);
+    }
+
+    /// Presses one named key: "Enter", "BSpace" (DEL, 0x7f)...
+    fn send_key(&self, key: &str) {
+        self.run(&["send-keys", "-t", SESSION, key]);
+    }
+
+    /// The screen as text.
+    fn capture(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", SESSION])
+    }
+
+    /// The screen with its colors and attributes, as tmux re-encodes them in
+    /// SGR sequences.
+    fn capture_escapes(&self) -> String {
+        self.run(&["capture-pane", "-p", "-e", "-t", SESSION])
+    }
+
+    /// Reads the screen until `ready` holds for it, and returns that screen;
+    /// fails the test with the screen after `DEADLINE`.
+    fn wait_for_screen(&self, ready: impl Fn(&str) -> bool, what: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.capture();
+            if ready(&screen) {
+                return screen;
+            }
+            if start.elapsed() > DEADLINE {
+                panic!("timed out waiting for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Types `text` and waits until the input line shows exactly `shown`.
+    fn type_and_see(&self, text: &str, shown: &str) -> String {
+        self.send_keys(text);
+        self.wait_for_screen(
+            |screen| input_line(screen) == shown,
+            &format!("{shown:?} on the input line after typing {text:?}"),
+        )
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // Ends the client too. Errors are moot: the server may be gone.
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .env_remove("TMUX")
+            .output();
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The screen's lines, without trailing blanks.
+fn lines(screen: &str) -> Vec<&str> {
+    screen.lines().map(str::trim_end).collect()
+}
+
+/// The last non-empty line: where the cursor is while typing, since the
+/// prompt is empty once signed on (both with tavern's echo and TinTin++'s
+/// own input line in its default, unsplit screen).
+fn input_line(screen: &str) -> &str {
+    lines(screen)
+        .into_iter()
+        .rfind(|line| !line.is_empty())
+        .unwrap_or("")
+}
+
+/// How many lines of the screen are exactly `line`.
+fn count_lines(screen: &str, line: &str) -> usize {
+    lines(screen).into_iter().filter(|l| *l == line).count()
+}
+
+/// One character on the screen and its foreground color as an SGR parameter
+/// string ("36", "38;5;208"), `None` for the default color.
+type Cell = (char, Option<String>);
+
+/// Reads a `capture_escapes` screen into lines of cells. tmux writes an SGR
+/// sequence only where the attributes change, and trims blank cells (and the
+/// resets on them) at line ends, so the color in effect carries from one
+/// line to the next: a line's own text does not tell its color.
+fn colored_lines(escapes: &str) -> Vec<Vec<Cell>> {
+    let mut foreground: Option<String> = None;
+    let mut screen = Vec::new();
+    for line in escapes.lines() {
+        let mut cells = Vec::new();
+        let mut rest = line;
+        while let Some(c) = rest.chars().next() {
+            if let Some(sequence) = rest.strip_prefix("\x1b[") {
+                let end = sequence
+                    .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+                    .unwrap_or(sequence.len());
+                if sequence[end..].starts_with('m') {
+                    apply_sgr(&sequence[..end], &mut foreground);
+                }
+                rest = &sequence[(end + 1).min(sequence.len())..];
+            } else {
+                cells.push((c, foreground.clone()));
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        screen.push(cells);
+    }
+    screen
+}
+
+/// Applies the foreground part of one SGR sequence's parameters.
+fn apply_sgr(params: &str, foreground: &mut Option<String>) {
+    let params: Vec<&str> = params.split(';').collect();
+    let mut i = 0;
+    while i < params.len() {
+        // Extended colors take 2 (5;N) or 4 (2;R;G;B) more parameters.
+        let extended = if params.get(i + 1) == Some(&"5") {
+            2
+        } else {
+            4
+        };
+        match params[i].parse::<u32>().unwrap_or(0) {
+            0 | 39 => *foreground = None,
+            code @ (30..=37 | 90..=97) => *foreground = Some(code.to_string()),
+            38 => {
+                *foreground = Some(params[i..(i + 1 + extended).min(params.len())].join(";"));
+                i += extended;
+            }
+            48 => i += extended,
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The foreground color of the first character of `target` on the first
+/// screen line whose text contains `line_with`.
+fn foreground_of(escapes: &str, line_with: &str, target: &str) -> Option<String> {
+    for cells in colored_lines(escapes) {
+        let text: String = cells.iter().map(|(c, _)| c).collect();
+        if text.contains(line_with) {
+            let at = text
+                .find(target)
+                .unwrap_or_else(|| panic!("no {target:?} in {text:?}"));
+            return cells[text[..at].chars().count()].1.clone();
+        }
+    }
+    panic!("no line with {line_with:?} in the color capture:\n{escapes}")
+}
+
+/// Whether the observer's visible text has `line` as a whole line.
+fn has_line(visible: &str, line: &str) -> bool {
+    visible.lines().any(|l| l == line)
+}
+
+/// Waits for the nickname prompt, types `nick` and Enter, and waits until
+/// both the client and `observer` see the sign-on.
+fn sign_on(tmux: &Tmux, observer: &mut Client, nick: &str) {
+    tmux.wait_for_screen(|s| s.contains("Nickname:"), "the nickname prompt");
+    tmux.type_and_see(nick, &format!("Nickname: {nick}"));
+    tmux.send_key("Enter");
+    observer.expect(&format!("{nick} has joined"));
+    tmux.wait_for_screen(
+        |s| s.contains(&format!("Welcome, {nick}!")),
+        "the welcome after sign-on",
+    );
+}
+
+/// Types a line, waits until its echo is on the screen, and presses Enter.
+fn enter_line(tmux: &Tmux, line: &str) {
+    tmux.type_and_see(line, line);
+    tmux.send_key("Enter");
+}
+
+/// `helx`, BSpace, `lo`, Enter: the room must see exactly `tom: hello`.
+fn an_edited_line_reaches_the_room_exactly(kind: Kind, test: &str) {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let tmux = Tmux::start(test, &kind.command_line(server.addr));
+    sign_on(&tmux, &mut observer, "tom");
+
+    tmux.type_and_see("helx", "helx");
+    tmux.send_key("BSpace");
+    tmux.send_keys("lo");
+    let screen = tmux.wait_for_screen(
+        |s| input_line(s).contains("hello"),
+        "hello on the input line",
+    );
+    assert_eq!(
+        input_line(&screen),
+        "hello",
+        "the typed text must be on the input line exactly once; the screen:\n{screen}"
+    );
+    assert!(!screen.contains("helx"), "helx still shown:\n{screen}");
+
+    tmux.send_key("Enter");
+    observer.expect("tom: hello");
+    let seen = observer.visible();
+    assert!(has_line(&seen, "tom: hello"), "observer saw: {seen:?}");
+    assert!(
+        !seen.contains("helx") && !seen.contains("hel\x7f"),
+        "the erased character reached the room: {seen:?}"
+    );
+
+    let screen = tmux.wait_for_screen(
+        |s| count_lines(s, "tom: hello") > 0,
+        "the room's tom: hello on the client",
+    );
+    assert_eq!(
+        count_lines(&screen, "tom: hello"),
+        1,
+        "tom: hello must be shown once:\n{screen}"
+    );
+    if kind.tavern_echoes() {
+        // tavern takes the submitted input off the screen; the room's line
+        // shows it.
+        assert_eq!(
+            count_lines(&screen, "hello"),
+            0,
+            "the submitted input was left on the screen:\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn netkit_telnet_types_a_name_and_an_edited_line_and_the_room_sees_it_exactly() {
+    an_edited_line_reaches_the_room_exactly(Kind::Netkit, "netkit-edit");
+}
+
+#[test]
+fn inetutils_telnet_types_a_name_and_an_edited_line_and_the_room_sees_it_exactly() {
+    an_edited_line_reaches_the_room_exactly(Kind::Inetutils, "inetutils-edit");
+}
+
+#[test]
+fn tintin_types_a_name_and_an_edited_line_and_the_room_sees_it_exactly() {
+    an_edited_line_reaches_the_room_exactly(Kind::TinTin, "tintin-edit");
+}
+
+/// Sign on as ann, /who, /nick annie, a chat line from the observer, /quit.
+fn a_session_with_who_nick_and_quit(kind: Kind, test: &str) {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let tmux = Tmux::start(test, &kind.command_line(server.addr));
+    sign_on(&tmux, &mut observer, "ann");
+
+    enter_line(&tmux, "/who");
+    tmux.wait_for_screen(
+        |s| {
+            let lines = lines(s);
+            lines.contains(&"*** In lobby: 2 people")
+                && lines.iter().any(|l| l.starts_with("***   ann "))
+                && lines.iter().any(|l| l.starts_with("***   watcher "))
+        },
+        "/who listing ann and watcher",
+    );
+
+    enter_line(&tmux, "/nick annie");
+    observer.expect("ann is now known as annie");
+    tmux.wait_for_screen(
+        |s| count_lines(s, "*** ann is now known as annie") == 1,
+        "the nick change notice",
+    );
+    let escapes = tmux.capture_escapes();
+    for (line, part) in [
+        ("Welcome, ann!", "***"),
+        ("is now known as", "***"),
+        ("is now known as", "annie"),
+    ] {
+        assert!(
+            foreground_of(&escapes, line, part).is_some(),
+            "{part:?} on the {line:?} line is not colored; the screen:\n{escapes}"
+        );
+    }
+
+    observer.send_line("hi ann");
+    tmux.wait_for_screen(
+        |s| count_lines(s, "watcher: hi ann") == 1,
+        "the observer's chat line",
+    );
+    let escapes = tmux.capture_escapes();
+    assert!(
+        foreground_of(&escapes, "watcher: hi ann", "watcher").is_some(),
+        "the chat line's nick is not colored; the screen:\n{escapes}"
+    );
+    assert_eq!(
+        foreground_of(&escapes, "watcher: hi ann", ": hi ann"),
+        None,
+        "the chat text is not in the default color; the screen:\n{escapes}"
+    );
+
+    enter_line(&tmux, "/quit bye");
+    tmux.wait_for_screen(
+        |s| s.contains("*** Goodbye!") && s.contains(kind.closed_message()),
+        "the goodbye and the client's closed-connection message",
+    );
+    observer.expect("annie has quit (bye)");
+    // Everything the room manager sent before its answer to /who has arrived
+    // once the answer has.
+    observer.send_line("/who");
+    observer.expect("In lobby: 1 person");
+    let seen = observer.visible();
+    assert_eq!(
+        seen.matches("annie has quit (bye)").count(),
+        1,
+        "observer saw: {seen:?}"
+    );
+}
+
+#[test]
+fn netkit_telnet_session_with_who_nick_and_quit_shows_colored_notices() {
+    a_session_with_who_nick_and_quit(Kind::Netkit, "netkit-session");
+}
+
+#[test]
+fn tintin_session_with_who_nick_and_quit_shows_colored_notices() {
+    a_session_with_who_nick_and_quit(Kind::TinTin, "tintin-session");
+}
+
+#[test]
+fn a_message_arriving_mid_typing_does_not_mangle_the_half_typed_line() {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let tmux = Tmux::start("mid-typing", &Kind::Netkit.command_line(server.addr));
+    sign_on(&tmux, &mut observer, "tom");
+
+    tmux.type_and_see("half typ", "half typ");
+    observer.send_line("interrupting");
+    // Waits for the redraw too: the line, then something under it.
+    let screen = tmux.wait_for_screen(
+        |s| {
+            lines(s).iter().any(|l| l.contains("watcher: interrupting"))
+                && !input_line(s).contains("watcher: interrupting")
+        },
+        "the observer's line above the half-typed one",
+    );
+    let shown: Vec<&str> = lines(&screen)
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        shown.last(),
+        Some(&"half typ"),
+        "the half-typed line is not redrawn intact:\n{screen}"
+    );
+    assert!(
+        shown[shown.len() - 2].contains("watcher: interrupting"),
+        "the message is not right above the half-typed line:\n{screen}"
+    );
+
+    tmux.type_and_see("ed", "half typed");
+    tmux.send_key("Enter");
+    observer.expect("tom: half typed");
+    assert!(has_line(&observer.visible(), "tom: half typed"));
+}
+
+#[test]
+fn a_wide_character_and_a_combining_sequence_are_each_erased_whole_by_one_backspace() {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let tmux = Tmux::start("wide", &Kind::Netkit.command_line(server.addr));
+    sign_on(&tmux, &mut observer, "tom");
+
+    // 你 takes two columns: one BSpace erases both.
+    tmux.type_and_see("a你", "a你");
+    tmux.send_key("BSpace");
+    tmux.wait_for_screen(|s| input_line(s) == "a", "a after erasing 你");
+    // e + U+0301 COMBINING ACUTE is one grapheme in one column.
+    tmux.type_and_see("e\u{301}", "ae\u{301}");
+    tmux.send_key("BSpace");
+    tmux.wait_for_screen(|s| input_line(s) == "a", "a after erasing e\u{301}");
+    tmux.type_and_see("b", "ab");
+    tmux.send_key("Enter");
+
+    observer.expect("tom: ab");
+    let seen = observer.visible();
+    assert!(has_line(&seen, "tom: ab"), "observer saw: {seen:?}");
+    assert!(
+        !seen.contains('你') && !seen.contains('\u{301}'),
+        "an erased character reached the room: {seen:?}"
+    );
+}
+
+/// Backspacing from the second row of a wrapped line back to the first.
+///
+/// Regression test: with 101 characters typed in a 100-column window, the
+/// first BSpace used to erase with `\b \b`, leaving the cursor at the start
+/// of the second row while the editor assumed it sat at the end of the first;
+/// the second BSpace then redrew from the wrong row and left a stale row of
+/// 100 characters on the screen.
+#[test]
+fn backspacing_back_across_a_wrapped_row_leaves_no_stale_row() {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let tmux = Tmux::start("wrap", &Kind::Netkit.command_line(server.addr));
+    sign_on(&tmux, &mut observer, "tom");
+    let full_row = "x".repeat(100);
+    let shorter = "x".repeat(99);
+
+    tmux.send_keys(&"x".repeat(101));
+    tmux.wait_for_screen(
+        |s| count_lines(s, &full_row) == 1 && input_line(s) == "x",
+        "101 characters wrapped onto a second row",
+    );
+    tmux.send_key("BSpace");
+    tmux.wait_for_screen(
+        |s| input_line(s) == full_row,
+        "the second row emptied by BSpace",
+    );
+    tmux.send_key("BSpace");
+    let screen = tmux.wait_for_screen(
+        |s| count_lines(s, &shorter) == 1,
+        "99 characters after the second BSpace",
+    );
+    assert_eq!(
+        count_lines(&screen, &full_row),
+        0,
+        "a stale row is left above the input line:\n{screen}"
+    );
+
+    tmux.send_key("Enter");
+    observer.expect(&format!("tom: {shorter}"));
+    // "tom: " and 99 x's take 104 columns: the room's line wraps, its second
+    // row holding the last 4 x's.
+    let screen = tmux.wait_for_screen(
+        |s| lines(s).iter().any(|l| l.starts_with("tom: xxx")),
+        "the room's line",
+    );
+    assert!(
+        !lines(&screen)
+            .iter()
+            .any(|l| *l == full_row || *l == shorter),
+        "typed text left on the screen after Enter:\n{screen}"
+    );
+}
+
+/// The screen helpers' own logic, without any client.
+#[test]
+fn the_color_reader_carries_sgr_state_across_lines_as_tmux_captures_do() {
+    let escapes = "plain \x1b[36m*** info\n*** still cyan\x1b[1m\x1b[38;5;208mnick\x1b[0m\x1b[48;5;31m: text\n\x1b[1;94mann\x1b[39m: hi";
+    assert_eq!(foreground_of(escapes, "plain", "plain"), None);
+    assert_eq!(
+        foreground_of(escapes, "plain", "***").as_deref(),
+        Some("36")
+    );
+    assert_eq!(
+        foreground_of(escapes, "still", "***").as_deref(),
+        Some("36")
+    );
+    assert_eq!(
+        foreground_of(escapes, "still", "nick").as_deref(),
+        Some("38;5;208")
+    );
+    assert_eq!(foreground_of(escapes, "still", ": text"), None);
+    assert_eq!(
+        foreground_of(escapes, "ann: hi", "ann").as_deref(),
+        Some("94")
+    );
+    assert_eq!(foreground_of(escapes, "ann: hi", ": hi"), None);
+    assert_eq!(input_line("a\nb  \n\n\n"), "b");
+}
