@@ -5,22 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Client, DEADLINE, TestServer};
+use common::{Client, DEADLINE, TestServer, sign_on_all};
 use tavern::command::COMMANDS;
-
-/// Signs on every nick, one connection each, overlapping the negotiation
-/// waits; returns them in order once all are welcomed.
-fn sign_on_all(server: &TestServer, nicks: &[&str]) -> Vec<Client> {
-    let mut clients: Vec<Client> = nicks.iter().map(|_| Client::connect(server.addr)).collect();
-    for (client, nick) in clients.iter_mut().zip(nicks) {
-        client.expect("Nickname:");
-        client.send_line(nick);
-    }
-    for (client, nick) in clients.iter_mut().zip(nicks) {
-        client.expect(&format!("Welcome, {nick}!"));
-    }
-    clients
-}
 
 /// The raw bytes of the last line (up to its line end) containing `needle`.
 fn raw_line<'a>(raw: &'a [u8], needle: &str) -> &'a [u8] {

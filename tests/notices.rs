@@ -5,21 +5,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{Client, DEADLINE, TestServer};
-
-/// Signs on every nick, one connection each, overlapping the negotiation
-/// waits; returns them in order once all are welcomed.
-fn sign_on_all(server: &TestServer, nicks: &[&str]) -> Vec<Client> {
-    let mut clients: Vec<Client> = nicks.iter().map(|_| Client::connect(server.addr)).collect();
-    for (client, nick) in clients.iter_mut().zip(nicks) {
-        client.expect("Nickname:");
-        client.send_line(nick);
-    }
-    for (client, nick) in clients.iter_mut().zip(nicks) {
-        client.expect(&format!("Welcome, {nick}!"));
-    }
-    clients
-}
+use common::{Client, DEADLINE, TestServer, sign_on_all};
 
 /// ann and bob in the lobby, cy alone in games.
 fn lobby_pair_and_cy_in_games(server: &TestServer) -> (Client, Client, Client) {

@@ -199,6 +199,20 @@ impl Client {
     }
 }
 
+/// Signs on every nick, one connection each, overlapping the negotiation
+/// waits; returns them in order once all are welcomed.
+pub fn sign_on_all(server: &TestServer, nicks: &[&str]) -> Vec<Client> {
+    let mut clients: Vec<Client> = nicks.iter().map(|_| Client::connect(server.addr)).collect();
+    for (client, nick) in clients.iter_mut().zip(nicks) {
+        client.expect("Nickname:");
+        client.send_line(nick);
+    }
+    for (client, nick) in clients.iter_mut().zip(nicks) {
+        client.expect(&format!("Welcome, {nick}!"));
+    }
+    clients
+}
+
 /// Strips telnet IAC sequences, ANSI escape sequences and CRs.
 pub fn visible(raw: &[u8]) -> String {
     let mut out = Vec::with_capacity(raw.len());
