@@ -205,7 +205,20 @@ impl Session {
                                 return end;
                             }
                         }
-                        Some(Err(_)) | None => return End::ConnectionLost,
+                        Some(Err(_)) => return End::ConnectionLost,
+                        None => {
+                            // The client closed its side. A script that
+                            // pipes its lines and hangs up (`printf .. | nc
+                            // -N`) sent them during negotiation: handle them
+                            // before leaving.
+                            if self.phase == Phase::Negotiating {
+                                self.phase = Phase::SigningOn;
+                                if let Some(end) = self.greet_once_negotiated().await {
+                                    return end;
+                                }
+                            }
+                            return End::ConnectionLost;
+                        }
                     }
                 }
                 _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {

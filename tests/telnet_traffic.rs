@@ -272,6 +272,22 @@ fn lines_sent_before_negotiation_ends_are_kept_for_sign_on() {
 }
 
 #[test]
+fn a_script_that_sends_its_lines_and_hangs_up_at_once_is_still_heard() {
+    // `printf 'piper\nhello and bye\n' | nc -N HOST PORT`: everything, then
+    // FIN, all before tavern's negotiation wait is over.
+    let server = TestServer::start();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut piper = Client::connect(server.addr);
+    piper.send(b"piper\nhello and bye\n");
+    piper
+        .stream()
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half close");
+    watcher.expect("piper: hello and bye");
+    watcher.expect("piper lost their connection");
+}
+
+#[test]
 fn iac_commands_mid_line_act_on_the_line_and_never_reach_the_room() {
     let server = TestServer::start();
     let mut watcher = Client::sign_on(server.addr, "watcher");
