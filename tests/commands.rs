@@ -30,10 +30,7 @@ fn raw_after(raw: &[u8], needle: &str) -> usize {
 #[test]
 fn a_chat_line_reaches_everyone_in_the_room_including_the_sender() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("hello there");
     ann.expect("ann: hello there");
     bob.expect("ann: hello there");
@@ -43,10 +40,7 @@ fn a_chat_line_reaches_everyone_in_the_room_including_the_sender() {
 #[test]
 fn nick_changes_the_nick_and_the_room_is_told() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/nick anna");
     ann.expect("*** ann is now known as anna");
     bob.expect("*** ann is now known as anna");
@@ -76,10 +70,7 @@ fn nick_without_an_argument_shows_its_usage() {
 #[test]
 fn nick_to_a_taken_nick_is_refused_under_case_folding() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/nick BOB");
     let answer = ann.expect("taken");
     assert!(answer.contains("BOB"), "{answer:?}");
@@ -105,10 +96,7 @@ fn nick_to_an_invalid_nick_is_refused_with_the_reason() {
 #[test]
 fn who_lists_the_people_in_the_room() {
     let server = TestServer::start();
-    let [mut ann, _bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, _bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/who");
     ann.expect("*** In lobby: 2 people\n");
     ann.expect("***   ann  idle 0s\n");
@@ -119,10 +107,7 @@ fn who_lists_the_people_in_the_room() {
 #[test]
 fn who_shows_how_long_someone_has_been_idle() {
     let server = TestServer::start();
-    let [_ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [_ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     // ann types nothing; bob asks until her idle time has grown.
     let start = Instant::now();
     loop {
@@ -148,10 +133,7 @@ fn who_shows_how_long_someone_has_been_idle() {
 #[test]
 fn who_all_lists_every_room() {
     let server = TestServer::start();
-    let [mut ann, mut bob, _cy] = sign_on_all(&server, &["ann", "bob", "cy"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob, _cy] = sign_on_all(&server, ["ann", "bob", "cy"]);
     bob.send_line("/join games");
     bob.expect("You are now in games");
     ann.send_line("/who all");
@@ -182,10 +164,7 @@ fn commands_are_case_insensitive() {
 #[test]
 fn quit_with_a_message_tells_the_room_and_closes() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/quit see you all");
     ann.expect("Goodbye!");
     ann.expect_closed();
@@ -196,10 +175,7 @@ fn quit_with_a_message_tells_the_room_and_closes() {
 #[test]
 fn quit_without_a_message_tells_the_room_and_closes() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/quit");
     ann.expect("Goodbye!");
     ann.expect_closed();
@@ -223,10 +199,7 @@ fn answers_to_commands_typed_just_before_quit_arrive_before_the_goodbye() {
 #[test]
 fn me_shows_an_action_to_the_room() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/me waves at everyone");
     ann.expect("* ann waves at everyone");
     bob.expect("* ann waves at everyone");
@@ -238,10 +211,7 @@ fn me_shows_an_action_to_the_room() {
 #[test]
 fn msg_reaches_only_the_recipient_and_echoes_to_the_sender() {
     let server = TestServer::start();
-    let [mut ann, mut bob, mut cy] = sign_on_all(&server, &["ann", "bob", "cy"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob, mut cy] = sign_on_all(&server, ["ann", "bob", "cy"]);
     ann.send_line("/msg BOB psst, a secret");
     bob.expect("[msg from ann] psst, a secret");
     ann.expect("[msg to bob] psst, a secret");
@@ -266,10 +236,7 @@ fn msg_to_nobody_says_there_is_nobody_by_that_name() {
 #[test]
 fn join_moves_to_a_room_and_both_rooms_are_told() {
     let server = TestServer::start();
-    let [mut ann, mut bob, mut cy] = sign_on_all(&server, &["ann", "bob", "cy"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob, mut cy] = sign_on_all(&server, ["ann", "bob", "cy"]);
     cy.send_line("/join games");
     cy.expect("*** You are now in games with nobody else.");
     ann.expect("*** cy has left for games");
@@ -307,10 +274,7 @@ fn join_refuses_a_bad_room_name_with_the_reason() {
 #[test]
 fn join_to_the_room_you_are_in_says_so() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/join lobby");
     ann.expect("*** You are already in lobby.");
     ann.send_line("/join #lobby");
@@ -325,10 +289,7 @@ fn join_to_the_room_you_are_in_says_so() {
 #[test]
 fn a_room_typed_in_another_case_is_called_by_its_own_name() {
     let server = TestServer::start();
-    let [mut ann, mut bob, mut cy] = sign_on_all(&server, &["ann", "bob", "cy"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob, mut cy] = sign_on_all(&server, ["ann", "bob", "cy"]);
     cy.send_line("/join games");
     cy.expect("*** You are now in games with nobody else.");
     ann.expect("*** cy has left for games");
@@ -354,10 +315,7 @@ fn a_room_typed_in_another_case_is_called_by_its_own_name() {
 #[test]
 fn rooms_lists_rooms_with_headcounts_and_drops_empty_ones() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     bob.send_line("/join games");
     bob.expect("You are now in games");
     ann.send_line("/rooms");
@@ -373,10 +331,7 @@ fn rooms_lists_rooms_with_headcounts_and_drops_empty_ones() {
 #[test]
 fn away_is_announced_shown_in_who_and_told_to_a_msg_sender() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/away lunch");
     ann.expect("*** ann is away: lunch");
     bob.expect("*** ann is away: lunch");
@@ -401,10 +356,7 @@ fn away_is_announced_shown_in_who_and_told_to_a_msg_sender() {
 #[test]
 fn away_without_a_reason_says_away() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/away");
     bob.expect("*** ann is away: away");
     server.stop();
@@ -413,10 +365,7 @@ fn away_without_a_reason_says_away() {
 #[test]
 fn typing_anything_brings_an_away_user_back() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/away brb");
     bob.expect("*** ann is away: brb");
     ann.send_line("I am back");
@@ -436,10 +385,7 @@ fn typing_anything_brings_an_away_user_back() {
 #[test]
 fn color_off_sends_lines_without_escapes_and_color_on_brings_them_back() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     // Colors are on at first: bob's nick arrives colored.
     bob.send_line("first");
     ann.expect("bob: first");
@@ -511,10 +457,7 @@ fn help_lists_every_command() {
 #[test]
 fn an_unknown_command_is_answered_and_not_sent_to_the_room() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/foo bar");
     ann.expect("*** Unknown command /foo. Type /help for the list.");
     bob.send_line("/rooms");
@@ -526,10 +469,7 @@ fn an_unknown_command_is_answered_and_not_sent_to_the_room() {
 #[test]
 fn a_double_slash_sends_a_line_starting_with_a_slash() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("//shrug");
     ann.expect("ann: /shrug");
     bob.expect("ann: /shrug");
@@ -539,10 +479,7 @@ fn a_double_slash_sends_a_line_starting_with_a_slash() {
 #[test]
 fn a_line_longer_than_the_limit_is_cut_and_the_sender_told() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     let long = "y".repeat(1500);
     ann.send_line(&long);
     ann.expect("*** Your line was too long and was cut to 1000 characters.");

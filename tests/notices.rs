@@ -9,10 +9,7 @@ use common::{Client, DEADLINE, TestServer, sign_on_all};
 
 /// ann and bob in the lobby, cy alone in games.
 fn lobby_pair_and_cy_in_games(server: &TestServer) -> (Client, Client, Client) {
-    let [mut ann, mut bob, mut cy] = sign_on_all(server, &["ann", "bob", "cy"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob, mut cy] = sign_on_all(server, ["ann", "bob", "cy"]);
     cy.send_line("/join games");
     cy.expect("You are now in games with nobody else.");
     ann.expect("*** cy has left for games");
@@ -146,10 +143,7 @@ fn chat_stays_in_its_room() {
 #[test]
 fn a_quit_gives_exactly_one_leave_notice_and_leaves_no_ghost() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/quit");
     ann.expect("Goodbye!");
     ann.expect_closed();
@@ -169,10 +163,7 @@ fn a_quit_gives_exactly_one_leave_notice_and_leaves_no_ghost() {
 #[test]
 fn an_abrupt_drop_gives_exactly_one_leave_notice_and_leaves_no_ghost() {
     let server = TestServer::start();
-    let [ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.reset();
     bob.expect("*** ann lost their connection");
     bob.send_line("/who");
@@ -210,10 +201,7 @@ fn wait_for_any<'a>(client: &mut Client, needles: &[&'a str]) -> &'a str {
 #[test]
 fn a_quit_typed_right_after_other_commands_is_still_announced_as_a_quit() {
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     // One write: the answers to the /rooms are still on their way to ann
     // when her session reads /quit.
     let mut burst = "/rooms\r\n".repeat(20);
@@ -236,10 +224,7 @@ fn a_quit_typed_right_after_other_commands_is_still_announced_as_a_quit() {
 fn twenty_clients_dropping_abruptly_during_chat_each_leave_once_and_leave_no_ghosts() {
     const DROPPERS: usize = 20;
     let server = TestServer::start();
-    let [mut ann, mut bob] = sign_on_all(&server, &["ann", "bob"])
-        .try_into()
-        .ok()
-        .unwrap();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     let nicks: Vec<String> = (0..DROPPERS).map(|i| format!("drop{i:02}")).collect();
 
     // Connect all first, so their negotiation waits overlap; chat meanwhile.

@@ -144,6 +144,31 @@ fn netkit_in_line_mode_sends_whole_lines_and_gets_no_echo() {
 }
 
 #[test]
+fn line_editing_server_offers_echo_at_once_and_edits_for_the_client() {
+    // The admin's override: no waiting for a terminal type, tavern echoes
+    // and edits for every client that lets it.
+    let server = TestServer::with_config(tavern::Config {
+        line_editing: tavern::config::LineEditing::Server,
+        ..common::test_config()
+    });
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut client = Client::connect(server.addr);
+    expect_negotiation(&mut client, WILL, ECHO);
+    expect_negotiation(&mut client, WILL, SGA);
+    client.send(&[
+        IAC, DO, ECHO, IAC, DO, SGA, IAC, WONT, TTYPE, IAC, WONT, NAWS,
+    ]);
+    client.expect("Nickname: ");
+    client.send(b"srv\r\0");
+    watcher.expect("srv has joined lobby");
+    client.send(b"ab\x7fc\r\0");
+    watcher.expect("srv: ac");
+    client.expect("srv: ac");
+    let raw = String::from_utf8_lossy(&client.raw).into_owned();
+    assert!(raw.contains("ab\x08 \x08c"), "no server-side echo: {raw:?}");
+}
+
+#[test]
 fn putty_opening_offers_get_exact_answers_and_never_reach_the_room() {
     let server = TestServer::start();
     let mut watcher = Client::sign_on(server.addr, "watcher");
@@ -302,11 +327,16 @@ fn iac_commands_mid_line_act_on_the_line_and_never_reach_the_room() {
     watcher.expect("cmds: kept");
     client.send(&[b'n', b'o', IAC, 244, b'y', b'e', b's', b'\r', b'\n']);
     watcher.expect("cmds: yes");
+    // BRK clears the line as IP does.
+    client.send(&[b'z', b'a', b'p', IAC, 243, b'b', b'r', b'k', b'\r', b'\n']);
+    watcher.expect("cmds: brk");
     // AYT gets a visible answer to the asker only.
     client.send(&[IAC, 246]);
     client.expect("yes, I am here");
-    // DM, BRK, NOP, AO and GA mid-line leave the line alone.
-    client.send(&[b'o', IAC, 242, b'k', IAC, 241, IAC, 249, b'!', b'\r', b'\n']);
+    // DM, NOP, AO and GA mid-line leave the line alone.
+    client.send(&[
+        b'o', IAC, 242, b'k', IAC, 241, IAC, 245, IAC, 249, b'!', b'\r', b'\n',
+    ]);
     let seen = watcher.expect("cmds: ok!");
     assert!(!seen.contains("gone") && !seen.contains("no") && !seen.contains('ÿ'));
 }

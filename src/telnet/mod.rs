@@ -25,6 +25,7 @@ use std::collections::VecDeque;
 use bytes::{BufMut, Bytes, BytesMut};
 use nectar::constants::{CR, IAC, LF, SB, SE};
 
+use options::Options;
 pub use options::{Change, Negotiated, Policy, Side};
 pub use parser::{Command, Dropped, Verb};
 use parser::{Parsed, Parser};
@@ -60,8 +61,6 @@ pub struct Telnet {
     /// Bytes to send: negotiation answers and requests.
     transmit: BytesMut,
 }
-
-use options::Options;
 
 impl Telnet {
     /// `max_subnegotiation` bounds one subnegotiation's payload in bytes.

@@ -128,151 +128,129 @@ impl Parser {
     pub fn parse(&mut self, input: &[u8], out: &mut impl Extend<Parsed>) {
         // Text is gathered into runs so a line typed in one read is one event.
         let mut run = BytesMut::new();
-        let flush = |run: &mut BytesMut, out: &mut dyn FnMut(Parsed)| {
-            if !run.is_empty() {
-                out(Parsed::Data(run.split().freeze()));
-            }
-        };
         let mut emit = |p: Parsed| out.extend(std::iter::once(p));
         for &byte in input {
-            match self.state {
-                State::Data => match byte {
-                    IAC => self.state = State::Iac,
-                    CR => {
-                        flush(&mut run, &mut emit);
-                        emit(Parsed::EndOfLine);
-                        self.after_cr = true;
-                    }
-                    LF | NULL if self.after_cr => self.after_cr = false,
-                    LF => {
-                        flush(&mut run, &mut emit);
-                        emit(Parsed::EndOfLine);
-                    }
-                    _ => {
-                        self.after_cr = false;
-                        run.extend_from_slice(&[byte]);
-                    }
-                },
-                State::Iac => {
-                    self.state = State::Data;
-                    match byte {
-                        IAC => {
-                            self.after_cr = false;
-                            run.extend_from_slice(&[IAC]);
-                        }
-                        WILL => self.state = State::Verb(Verb::Will),
-                        WONT => self.state = State::Verb(Verb::Wont),
-                        DO => self.state = State::Verb(Verb::Do),
-                        DONT => self.state = State::Verb(Verb::Dont),
-                        SB => self.state = State::SbOption,
-                        SE => {
-                            flush(&mut run, &mut emit);
-                            emit(Parsed::Dropped(Dropped::StraySe));
-                        }
-                        other => {
-                            flush(&mut run, &mut emit);
-                            emit(match Command::from_byte(other) {
-                                Some(command) => Parsed::Command(command),
-                                None => Parsed::Dropped(Dropped::UnknownCommand(other)),
-                            });
-                        }
-                    }
-                }
-                State::Verb(verb) => {
-                    flush(&mut run, &mut emit);
-                    emit(Parsed::Negotiate(verb, byte));
-                    self.state = State::Data;
-                }
-                State::SbOption => {
-                    if byte == IAC {
-                        // `IAC SB IAC ...`: no option byte; treat the IAC as the
-                        // start of whatever command follows.
-                        flush(&mut run, &mut emit);
-                        emit(Parsed::Dropped(Dropped::MalformedSubnegotiation));
-                        self.state = State::Iac;
-                    } else {
-                        self.sb_option = byte;
-                        self.sb_data.clear();
-                        self.state = State::SbData;
-                    }
-                }
-                State::SbData => {
-                    if byte == IAC {
-                        self.state = State::SbIac;
-                    } else {
-                        self.push_sb_byte(byte);
-                    }
-                }
-                State::SbIac => match byte {
-                    IAC => {
-                        self.state = State::SbData;
-                        self.push_sb_byte(IAC);
-                    }
-                    SE => {
-                        flush(&mut run, &mut emit);
-                        emit(Parsed::Subnegotiation {
-                            option: self.sb_option,
-                            data: self.sb_data.split().freeze(),
-                        });
-                        self.release_sb_buffer();
-                        self.state = State::Data;
-                    }
-                    _ => {
-                        // A subnegotiation cut short by a command: drop it and
-                        // read the command, as a client that lost the SE meant.
-                        flush(&mut run, &mut emit);
-                        emit(Parsed::Dropped(Dropped::MalformedSubnegotiation));
-                        self.release_sb_buffer();
-                        self.state = State::Iac;
-                        self.reparse_after_iac(byte, &mut run, &mut emit);
-                    }
-                },
-                State::SbDiscard => {
-                    if byte == IAC {
-                        self.state = State::SbDiscardIac;
-                    }
-                }
-                State::SbDiscardIac => match byte {
-                    IAC => self.state = State::SbDiscard,
-                    SE => {
-                        flush(&mut run, &mut emit);
-                        emit(Parsed::Dropped(Dropped::OversizeSubnegotiation {
-                            option: self.sb_option,
-                        }));
-                        self.state = State::Data;
-                    }
-                    _ => {
-                        flush(&mut run, &mut emit);
-                        emit(Parsed::Dropped(Dropped::OversizeSubnegotiation {
-                            option: self.sb_option,
-                        }));
-                        self.state = State::Iac;
-                        self.reparse_after_iac(byte, &mut run, &mut emit);
-                    }
-                },
-            }
+            self.step(byte, &mut run, &mut emit);
         }
         flush(&mut run, &mut emit);
     }
 
-    /// Handles `byte` as the byte after an IAC in the data state; used when a
-    /// subnegotiation is interrupted by a command.
-    fn reparse_after_iac(&mut self, byte: u8, run: &mut BytesMut, emit: &mut dyn FnMut(Parsed)) {
-        debug_assert_eq!(self.state, State::Iac);
-        // Only verbs, SB and commands can reach here (IAC and SE are handled
-        // by the callers), so no text run can start.
-        let _ = run;
-        self.state = State::Data;
-        match byte {
-            WILL => self.state = State::Verb(Verb::Will),
-            WONT => self.state = State::Verb(Verb::Wont),
-            DO => self.state = State::Verb(Verb::Do),
-            DONT => self.state = State::Verb(Verb::Dont),
-            SB => self.state = State::SbOption,
-            other => emit(match Command::from_byte(other) {
-                Some(command) => Parsed::Command(command),
-                None => Parsed::Dropped(Dropped::UnknownCommand(other)),
-            }),
+    /// One byte. `run` holds text not yet emitted; anything else emitted is
+    /// preceded by that text.
+    fn step(&mut self, byte: u8, run: &mut BytesMut, emit: &mut dyn FnMut(Parsed)) {
+        match self.state {
+            State::Data => match byte {
+                IAC => self.state = State::Iac,
+                CR => {
+                    flush(run, emit);
+                    emit(Parsed::EndOfLine);
+                    self.after_cr = true;
+                }
+                LF | NULL if self.after_cr => self.after_cr = false,
+                LF => {
+                    flush(run, emit);
+                    emit(Parsed::EndOfLine);
+                }
+                _ => {
+                    self.after_cr = false;
+                    run.extend_from_slice(&[byte]);
+                }
+            },
+            State::Iac => {
+                self.state = State::Data;
+                match byte {
+                    IAC => {
+                        self.after_cr = false;
+                        run.extend_from_slice(&[IAC]);
+                    }
+                    WILL => self.state = State::Verb(Verb::Will),
+                    WONT => self.state = State::Verb(Verb::Wont),
+                    DO => self.state = State::Verb(Verb::Do),
+                    DONT => self.state = State::Verb(Verb::Dont),
+                    SB => self.state = State::SbOption,
+                    SE => {
+                        flush(run, emit);
+                        emit(Parsed::Dropped(Dropped::StraySe));
+                    }
+                    other => {
+                        flush(run, emit);
+                        emit(match Command::from_byte(other) {
+                            Some(command) => Parsed::Command(command),
+                            None => Parsed::Dropped(Dropped::UnknownCommand(other)),
+                        });
+                    }
+                }
+            }
+            State::Verb(verb) => {
+                flush(run, emit);
+                emit(Parsed::Negotiate(verb, byte));
+                self.state = State::Data;
+            }
+            State::SbOption => {
+                if byte == IAC {
+                    // `IAC SB IAC ...`: no option byte; treat the IAC as the
+                    // start of whatever command follows.
+                    flush(run, emit);
+                    emit(Parsed::Dropped(Dropped::MalformedSubnegotiation));
+                    self.state = State::Iac;
+                } else {
+                    self.sb_option = byte;
+                    self.sb_data.clear();
+                    self.state = State::SbData;
+                }
+            }
+            State::SbData => {
+                if byte == IAC {
+                    self.state = State::SbIac;
+                } else {
+                    self.push_sb_byte(byte);
+                }
+            }
+            State::SbIac => match byte {
+                IAC => {
+                    self.state = State::SbData;
+                    self.push_sb_byte(IAC);
+                }
+                SE => {
+                    flush(run, emit);
+                    emit(Parsed::Subnegotiation {
+                        option: self.sb_option,
+                        data: self.sb_data.split().freeze(),
+                    });
+                    self.release_sb_buffer();
+                    self.state = State::Data;
+                }
+                _ => {
+                    // A subnegotiation cut short by a command: drop it and
+                    // read the command, as a client that lost the SE meant.
+                    flush(run, emit);
+                    emit(Parsed::Dropped(Dropped::MalformedSubnegotiation));
+                    self.release_sb_buffer();
+                    self.state = State::Iac;
+                    self.step(byte, run, emit);
+                }
+            },
+            State::SbDiscard => {
+                if byte == IAC {
+                    self.state = State::SbDiscardIac;
+                }
+            }
+            State::SbDiscardIac => {
+                if byte == IAC {
+                    self.state = State::SbDiscard;
+                    return;
+                }
+                flush(run, emit);
+                emit(Parsed::Dropped(Dropped::OversizeSubnegotiation {
+                    option: self.sb_option,
+                }));
+                self.state = State::Data;
+                if byte != SE {
+                    // Cut short by a command, as above.
+                    self.state = State::Iac;
+                    self.step(byte, run, emit);
+                }
+            }
         }
     }
 
@@ -293,5 +271,12 @@ impl Parser {
         } else {
             self.sb_data.clear();
         }
+    }
+}
+
+/// Emits the text gathered so far, if any.
+fn flush(run: &mut BytesMut, emit: &mut dyn FnMut(Parsed)) {
+    if !run.is_empty() {
+        emit(Parsed::Data(run.split().freeze()));
     }
 }

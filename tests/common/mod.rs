@@ -201,8 +201,8 @@ impl Client {
 
 /// Signs on every nick, one connection each, overlapping the negotiation
 /// waits; returns them in order once all are welcomed.
-pub fn sign_on_all(server: &TestServer, nicks: &[&str]) -> Vec<Client> {
-    let mut clients: Vec<Client> = nicks.iter().map(|_| Client::connect(server.addr)).collect();
+pub fn sign_on_all<const N: usize>(server: &TestServer, nicks: [&str; N]) -> [Client; N] {
+    let mut clients = nicks.map(|_| Client::connect(server.addr));
     for (client, nick) in clients.iter_mut().zip(nicks) {
         client.expect("Nickname:");
         client.send_line(nick);
