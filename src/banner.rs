@@ -166,6 +166,24 @@ pub fn render(template: &str, vars: &BannerVars<'_>, color: bool) -> String {
     out.text
 }
 
+/// The template for a client with (`screen_reader`) or without a screen
+/// reader: lines between a line `{art}` and a line `{end_art}` are decorative
+/// art, which a screen reader would read out character by character, so they
+/// are left out for it; for everyone else only the two marker lines go.
+pub fn select_art(template: &str, screen_reader: bool) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut in_art = false;
+    for line in template.split_inclusive('\n') {
+        match line.trim() {
+            "{art}" => in_art = true,
+            "{end_art}" => in_art = false,
+            _ if in_art && screen_reader => {}
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
 /// If `s` starts with `{name}` where name is lower-case ASCII, digits or `_`,
 /// returns the name and what follows the `}`.
 fn placeholder(s: &str) -> Option<(&str, &str)> {
@@ -316,6 +334,22 @@ mod tests {
     }
 
     #[test]
+    fn art_is_left_out_for_screen_readers_and_its_markers_for_everyone() {
+        let template = "Welcome\n{art}\n  /\\_/\\\n ( o.o )\n{end_art}\nBe kind\n";
+        assert_eq!(select_art(template, true), "Welcome\nBe kind\n");
+        assert_eq!(
+            select_art(template, false),
+            "Welcome\n  /\\_/\\\n ( o.o )\nBe kind\n"
+        );
+        let shipped = select_art(BUILTIN, true);
+        assert!(!shipped.contains("{art}") && !shipped.contains("{end_art}"));
+        assert!(
+            shipped.len() < select_art(BUILTIN, false).len(),
+            "the shipped banner has art"
+        );
+    }
+
+    #[test]
     fn color_markup_becomes_ansi_when_color_is_on() {
         assert_eq!(
             render("{bold}{cyan}hi{reset} {bright_white}x{dim}", &VARS, true),
@@ -423,9 +457,11 @@ mod tests {
             online: 1000,
             rooms: 100,
         };
-        let plain = render(BUILTIN, &vars, false);
+        let spoken = render(&select_art(BUILTIN, true), &vars, false);
+        assert!(spoken.split_terminator("\r\n").count() <= 10, "{spoken}");
+        let plain = render(&select_art(BUILTIN, false), &vars, false);
         let lines: Vec<&str> = plain.split_terminator("\r\n").collect();
-        assert!(lines.len() <= 10, "{} lines", lines.len());
+        assert!(lines.len() <= 16, "{} lines", lines.len());
         for line in &lines {
             let width = unicode_width::UnicodeWidthStr::width(*line);
             assert!(width < 70, "{line:?} is {width} columns");

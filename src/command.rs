@@ -27,6 +27,8 @@ pub enum Command {
     Rooms,
     Away(Option<String>),
     Color(bool),
+    /// What tavern knows about the user's client.
+    Client,
     Help,
     /// A known command with missing or wrong arguments: its usage line.
     Usage(&'static str),
@@ -50,6 +52,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "mark yourself away; typing anything brings you back",
     ),
     ("/color on|off", "turn colors on or off"),
+    (
+        "/client",
+        "what tavern knows about your client (window, charset, colors...)",
+    ),
     ("/quit [MESSAGE]", "leave, with an optional goodbye"),
     ("/help", "this list"),
     ("//TEXT", "send a line that starts with /"),
@@ -96,6 +102,7 @@ impl Input {
                 "off" => Command::Color(false),
                 _ => Command::Usage(usage("/color")),
             },
+            "client" => Command::Client,
             "help" | "?" => Command::Help,
             _ => Command::Unknown(name.to_owned()),
         };
@@ -151,6 +158,7 @@ mod tests {
         check("/away lunch", cmd(Command::Away(Some("lunch".into()))));
         check("/color off", cmd(Command::Color(false)));
         check("/help", cmd(Command::Help));
+        check("/client", cmd(Command::Client));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
 use serde::{Deserialize, Serialize};
 
+use crate::charset::Charset;
 use crate::names::RoomName;
 
 /// Prefix of the environment variables that set config keys.
@@ -82,6 +83,25 @@ pub struct Config {
     /// Combining marks kept per grapheme cluster; enough for every script,
     /// too few for "Zalgo" text that smears over neighbouring lines.
     pub max_combining_marks: usize,
+    /// Offer MCCP2 compression to MUD clients; it saves their bandwidth at the
+    /// cost of server CPU per compressed connection.
+    pub compression: bool,
+    /// The charset for a client that neither agrees to one by CHARSET nor
+    /// declares UTF-8 in MTTS, and never sent a byte that settles it (see
+    /// ARCHITECTURE.md); `latin-1` suits a user base on old systems.
+    pub fallback_charset: Charset,
+    /// MSSP `CONTACT`: who to write to about this server; empty leaves it out.
+    pub mssp_contact: String,
+    /// MSSP `WEBSITE`.
+    pub mssp_website: String,
+    /// MSSP `HOSTNAME`: the name crawlers should list.
+    pub mssp_hostname: String,
+    /// MSSP `LOCATION`: the country the server is in.
+    pub mssp_location: String,
+    /// MSSP `LANGUAGE`: the language spoken here.
+    pub mssp_language: String,
+    /// MSSP `CREATED`: the year the server opened.
+    pub mssp_created: String,
 }
 
 impl Default for Config {
@@ -99,6 +119,14 @@ impl Default for Config {
             negotiation_wait_ms: 1000,
             max_subnegotiation: 8192,
             max_combining_marks: 4,
+            compression: true,
+            fallback_charset: Charset::Utf8,
+            mssp_contact: String::new(),
+            mssp_website: String::new(),
+            mssp_hostname: String::new(),
+            mssp_location: String::new(),
+            mssp_language: "English".to_owned(),
+            mssp_created: String::new(),
         }
     }
 }

@@ -22,6 +22,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
+use crate::charset::Charset;
 use crate::sanitize::{self, Limits, TextDecoder};
 
 /// Who edits and echoes the line being typed.
@@ -83,6 +84,9 @@ pub struct Editor {
     /// line. (Once the user sends a line, their client has moved down itself.)
     prompt_open: bool,
     limits: Limits,
+    /// The client's charset: how typed bytes are read, and how the echo and
+    /// redraws are written.
+    charset: Charset,
 }
 
 impl Editor {
@@ -101,7 +105,17 @@ impl Editor {
             truncated: false,
             prompt_open: false,
             limits,
+            charset: Charset::Utf8,
         }
+    }
+
+    /// Sets the client's charset. A UTF-8 sequence half read is finished
+    /// first, so no byte is lost in the switch.
+    pub fn set_charset(&mut self, charset: Charset) {
+        if charset != self.charset && self.mode == Mode::Server {
+            self.decoder.finish(&mut |c| self.line.push(c));
+        }
+        self.charset = charset;
     }
 
     pub fn mode(&self) -> Mode {
@@ -147,7 +161,7 @@ impl Editor {
             Mode::Client => {
                 self.prompt.clear();
                 self.prompt.push_str(prompt);
-                out.put_slice(prompt.as_bytes());
+                self.charset.encode(prompt, out);
                 self.prompt_open = !prompt.is_empty();
             }
         }
@@ -183,7 +197,7 @@ impl Editor {
             Mode::Client => {
                 self.prompt_open = false;
                 let raw = std::mem::take(&mut self.raw);
-                apply_erasures(&sanitize::decode(&raw))
+                apply_erasures(&self.decode(&raw))
             }
         };
         let clean = sanitize::sanitize(&text, &self.limits);
@@ -199,9 +213,13 @@ impl Editor {
         match self.mode {
             Mode::Server => self.erase_grapheme(out),
             Mode::Client => {
-                let mut text = sanitize::decode(&self.raw);
+                let mut text = self.decode(&self.raw);
                 pop_grapheme(&mut text);
-                self.raw = text.into_bytes();
+                self.raw = match self.charset {
+                    Charset::Utf8 => text.into_bytes(),
+                    // Every character here came from one Latin-1 byte.
+                    Charset::Latin1 => text.chars().map(|c| c as u8).collect(),
+                };
             }
         }
     }
@@ -240,7 +258,21 @@ impl Editor {
         }
     }
 
+    /// Bytes the client sent, as text in its charset.
+    fn decode(&self, raw: &[u8]) -> String {
+        match self.charset {
+            Charset::Utf8 => sanitize::decode(raw),
+            Charset::Latin1 => raw.iter().map(|&b| char::from(b)).collect(),
+        }
+    }
+
     fn input_server(&mut self, bytes: &[u8], out: &mut BytesMut) {
+        if self.charset == Charset::Latin1 {
+            for &byte in bytes {
+                self.typed(char::from(byte), out);
+            }
+            return;
+        }
         let mut decoder = std::mem::take(&mut self.decoder);
         for &byte in bytes {
             decoder.push(byte, &mut |c| self.typed(c, out));
@@ -299,9 +331,8 @@ impl Editor {
         if is_combining_mark(c) && self.trailing_marks() >= self.limits.max_marks_per_grapheme {
             return;
         }
-        let mut utf8 = [0u8; 4];
         self.line.push(c);
-        out.put_slice(c.encode_utf8(&mut utf8).as_bytes());
+        self.charset.encode_char(c, out);
     }
 
     /// Combining marks at the end of the line, i.e. on the last grapheme.
@@ -377,8 +408,8 @@ impl Editor {
     }
 
     fn draw_input_area(&self, out: &mut BytesMut) {
-        out.put_slice(self.prompt.as_bytes());
-        out.put_slice(self.line.as_bytes());
+        self.charset.encode(&self.prompt, out);
+        self.charset.encode(&self.line, out);
     }
 }
 

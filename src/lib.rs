@@ -10,16 +10,27 @@
 //! - [`names`]: validated nicknames and room names.
 //! - [`command`]: a line becomes a typed [`command::Input`] in one place.
 //! - [`rooms`]: all room state, owned by one task and reached through a handle.
-//! - [`render`]: notices, chat lines and colors to shared `Bytes`.
+//! - [`client`]: what a client told about itself (TTYPE/MTTS, NAWS, CHARSET)
+//!   and what follows: editing, colors, screen reader, charset.
+//! - [`render`]: a line built once as a `Message`, rendered once per
+//!   capability class to shared `Bytes`.
+//! - [`wrap`], [`charset`]: the per-recipient steps, only where a client's
+//!   window or charset needs them.
+//! - [`gmcp`], [`mssp`], [`mccp`]: the MUD protocols, sans-IO.
 //! - [`banner`]: the welcome banner admins edit on disk.
 //! - [`session`]: one task per connection, tying the above together.
 //! - [`server`]: the accept loop and shutdown.
 //! - [`config`]: figment configuration: defaults, `tavern.toml`, `TAVERN_*`.
 
 pub mod banner;
+pub mod charset;
+pub mod client;
 pub mod command;
 pub mod config;
 pub mod editor;
+pub mod gmcp;
+pub mod mccp;
+pub mod mssp;
 pub mod names;
 pub mod render;
 pub mod rooms;
@@ -27,6 +38,7 @@ pub mod sanitize;
 pub mod server;
 pub mod session;
 pub mod telnet;
+pub mod wrap;
 
 pub use config::Config;
 pub use server::run;

@@ -1,31 +1,69 @@
-//! Turns chat lines and notices into the bytes that go on the wire, once per
-//! message for each capability class (color or not), shared by every
-//! recipient as [`Bytes`].
+//! Turns chat lines and notices into the bytes that go on the wire.
+//!
+//! The room manager builds a [`Message`] once per line: a recipe (text parts
+//! and nicks, a tone, whether it is a system line) shared by every recipient
+//! as an `Arc`. Each recipient's session asks it for the rendering of its
+//! capability [`Class`] (how many colors, whether a screen reader listens);
+//! the first to ask renders it, and everyone in that class shares those
+//! [`Bytes`]. The GMCP form (`Comm.Channel.Text`) is made the same way, once.
+//! What stays per recipient is only what its own capabilities require:
+//! wrapping at its window width, and Latin-1 for clients without UTF-8.
 //!
 //! What a user typed can never look like a system line: system lines start
-//! with `*** `, and every line a user causes starts with their nick (letters,
-//! digits, `_`, `-`), with `* ` and a nick (emotes), or with `[msg` (private
-//! messages). User text reaching this module is already sanitized, so it holds
-//! no control characters; and output is UTF-8, which never contains the byte
-//! 255, so no IAC escaping is needed here.
+//! with `*** ` (`[server] ` for screen readers, who should not hear three
+//! stars read out), and every line a user causes starts with their nick
+//! (letters, digits, `_`, `-`) and `: `, with `* ` and a nick (emotes), or
+//! with `[msg` (private messages). User text reaching this module is already
+//! sanitized, so it holds no control characters; and output is UTF-8, which
+//! never contains the byte 255, so no IAC escaping is needed here.
+
+use std::sync::{Arc, OnceLock};
 
 use bytes::{BufMut, Bytes, BytesMut};
+use unicode_width::UnicodeWidthStr;
 
+use crate::gmcp;
 use crate::names::Nick;
 
-/// The two renderings of one message.
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    color: Bytes,
-    plain: Bytes,
+/// How many colors a client shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ColorDepth {
+    /// No ANSI at all (the client said so, or the user turned colors off).
+    None,
+    /// The 16 ANSI colors: every telnet terminal and MUD client.
+    Ansi16,
+    /// xterm's 256-color palette.
+    Ansi256,
+    /// 24-bit color.
+    TrueColor,
 }
 
-impl Rendered {
-    /// The rendering for a recipient who has colors on (`true`) or off.
-    pub fn for_color(&self, color: bool) -> &Bytes {
-        if color { &self.color } else { &self.plain }
+/// What decides how a line looks for one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Class {
+    pub color: ColorDepth,
+    /// No decorations: system lines marked by a word, not by `***`.
+    pub screen_reader: bool,
+}
+
+impl Class {
+    /// No colors, no screen reader: the text as GMCP and logs carry it.
+    pub const PLAIN: Class = Class {
+        color: ColorDepth::None,
+        screen_reader: false,
+    };
+    /// The 16 colors: the default for terminals.
+    pub const ANSI: Class = Class {
+        color: ColorDepth::Ansi16,
+        screen_reader: false,
+    };
+
+    fn index(self) -> usize {
+        self.color as usize * 2 + usize::from(self.screen_reader)
     }
 }
+
+const CLASSES: usize = 8;
 
 /// What kind of line this is; decides the color of system lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,94 +97,322 @@ impl Tone {
 
 const RESET: &str = "\x1b[0m";
 
-/// Nick colors: the 12 foreground colors that read well on dark and light
-/// backgrounds (no black, white or grey).
+/// The mark of a system line.
+const SYSTEM_MARK: &str = "*** ";
+/// The mark of a system line for screen readers: a word, not decoration.
+const SYSTEM_MARK_SPOKEN: &str = "[server] ";
+
+/// Nick colors in 16-color mode: the 12 foreground colors that read well on
+/// dark and light backgrounds (no black, white or grey).
 const NICK_COLORS: [&str; 12] = [
     "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m", "\x1b[91m", "\x1b[92m",
     "\x1b[93m", "\x1b[94m", "\x1b[95m", "\x1b[96m",
 ];
 
-/// The color of a nick: derived from its key, so it is the same for everyone,
-/// every time, and does not change with capitalization.
-pub fn nick_color(nick: &Nick) -> &'static str {
-    // FNV-1a: stable across runs and platforms, unlike std's hasher.
+/// A nick's hash: derived from its key, so its color is the same for
+/// everyone, every time, whatever the capitalization. FNV-1a, stable across
+/// runs and platforms, unlike std's hasher.
+fn nick_hash(nick: &Nick) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     for byte in nick.key().bytes() {
         hash ^= u32::from(byte);
         hash = hash.wrapping_mul(0x0100_0193);
     }
-    NICK_COLORS[hash as usize % NICK_COLORS.len()]
+    hash
 }
 
-/// Builds one line in both renderings at once.
+/// The SGR sequence that colors a nick at `depth` (empty for no color).
+pub fn nick_color(nick: &Nick, depth: ColorDepth) -> String {
+    let hash = nick_hash(nick);
+    match depth {
+        ColorDepth::None => String::new(),
+        ColorDepth::Ansi16 => NICK_COLORS[hash as usize % NICK_COLORS.len()].to_owned(),
+        ColorDepth::Ansi256 => {
+            // The 6x6x6 cube, levels 1..=5 (level 0 is too dark on a black
+            // background), never grey, and bright enough in one channel.
+            let mut rgb = [1 + hash % 5, 1 + (hash / 5) % 5, 1 + (hash / 25) % 5];
+            if rgb.iter().all(|&c| c < 3) {
+                rgb[(hash as usize / 125) % 3] = 4;
+            }
+            if rgb[0] == rgb[1] && rgb[1] == rgb[2] {
+                rgb[2] = if rgb[2] > 2 { 1 } else { 5 };
+            }
+            format!("\x1b[38;5;{}m", 16 + 36 * rgb[0] + 6 * rgb[1] + rgb[2])
+        }
+        ColorDepth::TrueColor => {
+            let (r, g, b) = hsl_to_rgb(hash % 360, 0.65, 0.62);
+            format!("\x1b[38;2;{r};{g};{b}m")
+        }
+    }
+}
+
+/// HSL (hue in degrees) to 8-bit RGB.
+fn hsl_to_rgb(hue: u32, saturation: f32, lightness: f32) -> (u8, u8, u8) {
+    let chroma = (1.0 - (2.0 * lightness - 1.0).abs()) * saturation;
+    let sector = hue as f32 / 60.0;
+    let x = chroma * (1.0 - (sector % 2.0 - 1.0).abs());
+    let (r, g, b) = match hue / 60 {
+        0 => (chroma, x, 0.0),
+        1 => (x, chroma, 0.0),
+        2 => (0.0, chroma, x),
+        3 => (0.0, x, chroma),
+        4 => (x, 0.0, chroma),
+        _ => (chroma, 0.0, x),
+    };
+    let m = lightness - chroma / 2.0;
+    let to_byte = |v: f32| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    (to_byte(r), to_byte(g), to_byte(b))
+}
+
+/// Where a line belongs, for GMCP `Comm.Channel.Text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Channel {
+    /// Said in, or announced to, a room.
+    Room(String),
+    /// A private message.
+    Private,
+    /// A notice to one user (answers to commands).
+    System,
+}
+
+impl Channel {
+    fn name(&self) -> &str {
+        match self {
+            Channel::Room(name) => name,
+            Channel::Private => "private",
+            Channel::System => "system",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(String),
+    Nick(Nick),
+}
+
+/// One line (and what goes with it), built once, rendered once per class.
+/// See the module docs.
+#[derive(Debug)]
+pub struct Message {
+    tone: Tone,
+    system: bool,
+    parts: Vec<Part>,
+    /// Columns after the system mark up to where the body starts;
+    /// continuation rows of a wrapped line are indented to here.
+    hang: usize,
+    /// Columns of the whole line without the system mark.
+    width: usize,
+    channel: Channel,
+    talker: Option<Nick>,
+    /// `Room.*` GMCP messages that go with this line (or alone).
+    roster: Option<Bytes>,
+    renders: [OnceLock<Bytes>; CLASSES],
+    channel_text: OnceLock<Bytes>,
+}
+
+impl Message {
+    /// A message that is only a roster update (no text line).
+    pub fn roster_only(roster: Bytes) -> Arc<Message> {
+        let mut message = LineBuilder::new(Tone::Plain).build();
+        message.roster = Some(roster);
+        Arc::new(message)
+    }
+
+    /// Whether there is a text line at all.
+    pub fn has_text(&self) -> bool {
+        !self.parts.is_empty()
+    }
+
+    /// The line for `class`, ending in CR LF (empty if there is no text).
+    pub fn render(&self, class: Class) -> &Bytes {
+        self.renders[class.index()].get_or_init(|| self.build(class))
+    }
+
+    /// Display columns of the line for `class` (without CR LF).
+    pub fn width(&self, class: Class) -> usize {
+        self.width + self.mark(class).len() * usize::from(self.system)
+    }
+
+    /// The hanging indent for wrapped rows.
+    pub fn hang(&self, class: Class) -> usize {
+        self.hang + self.mark(class).len() * usize::from(self.system)
+    }
+
+    /// The GMCP `Comm.Channel.Text` form (None if there is no text).
+    pub fn channel_text(&self) -> Option<&Bytes> {
+        if !self.has_text() {
+            return None;
+        }
+        Some(self.channel_text.get_or_init(|| {
+            let plain = self.render(Class::PLAIN);
+            let text = std::str::from_utf8(plain.strip_suffix(b"\r\n").unwrap_or(plain))
+                .unwrap_or_default();
+            gmcp::channel_text(
+                self.channel.name(),
+                self.talker.as_ref().map(Nick::as_str),
+                text,
+            )
+        }))
+    }
+
+    /// `Room.*` GMCP messages that go with this line.
+    pub fn roster(&self) -> Option<&Bytes> {
+        self.roster.as_ref()
+    }
+
+    fn mark(&self, class: Class) -> &'static str {
+        if class.screen_reader {
+            SYSTEM_MARK_SPOKEN
+        } else {
+            SYSTEM_MARK
+        }
+    }
+
+    fn build(&self, class: Class) -> Bytes {
+        if self.parts.is_empty() {
+            return Bytes::new();
+        }
+        let color = class.color != ColorDepth::None;
+        let mut out = BytesMut::with_capacity(self.width + 32);
+        if color {
+            out.put_slice(self.tone.sgr().as_bytes());
+        }
+        if self.system {
+            out.put_slice(self.mark(class).as_bytes());
+        }
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.put_slice(text.as_bytes()),
+                Part::Nick(nick) if color => {
+                    out.put_slice(b"\x1b[1m");
+                    out.put_slice(nick_color(nick, class.color).as_bytes());
+                    out.put_slice(nick.as_str().as_bytes());
+                    out.put_slice(RESET.as_bytes());
+                    out.put_slice(self.tone.sgr().as_bytes());
+                }
+                Part::Nick(nick) => out.put_slice(nick.as_str().as_bytes()),
+            }
+        }
+        if color && self.tone != Tone::Plain {
+            out.put_slice(RESET.as_bytes());
+        }
+        out.put_slice(b"\r\n");
+        out.freeze()
+    }
+}
+
+/// Builds one [`Message`].
 #[derive(Debug)]
 pub struct LineBuilder {
-    color: BytesMut,
-    plain: BytesMut,
     tone: Tone,
+    system: bool,
+    parts: Vec<Part>,
+    width: usize,
+    hang: Option<usize>,
+    channel: Channel,
+    talker: Option<Nick>,
+    roster: Option<Bytes>,
 }
 
 impl LineBuilder {
     /// A line that starts with nothing in particular (chat, emotes, private
     /// messages): the caller's first part is what marks it.
     pub fn new(tone: Tone) -> LineBuilder {
-        let mut line = LineBuilder {
-            color: BytesMut::with_capacity(64),
-            plain: BytesMut::with_capacity(48),
+        LineBuilder {
             tone,
-        };
-        line.color.put_slice(tone.sgr().as_bytes());
-        line
+            system: false,
+            parts: Vec::new(),
+            width: 0,
+            hang: None,
+            channel: Channel::System,
+            talker: None,
+            roster: None,
+        }
     }
 
-    /// A system line: starts with the `*** ` mark no user can produce.
+    /// A system line: starts with the mark no user can produce.
     pub fn system(tone: Tone) -> LineBuilder {
-        LineBuilder::new(tone).text("*** ")
+        LineBuilder {
+            system: true,
+            hang: Some(0),
+            ..LineBuilder::new(tone)
+        }
     }
 
     /// Text in the line's tone.
     pub fn text(mut self, text: &str) -> LineBuilder {
-        self.color.put_slice(text.as_bytes());
-        self.plain.put_slice(text.as_bytes());
+        self.width += text.width();
+        self.parts.push(Part::Text(text.to_owned()));
         self
     }
 
     /// A nick in its own color, then back to the line's tone.
     pub fn nick(mut self, nick: &Nick) -> LineBuilder {
-        self.color.put_slice(b"\x1b[1m");
-        self.color.put_slice(nick_color(nick).as_bytes());
-        self.color.put_slice(nick.as_str().as_bytes());
-        self.color.put_slice(RESET.as_bytes());
-        self.color.put_slice(self.tone.sgr().as_bytes());
-        self.plain.put_slice(nick.as_str().as_bytes());
+        self.width += nick.as_str().width();
+        self.parts.push(Part::Nick(nick.clone()));
         self
     }
 
-    /// Ends the line (reset, CR LF).
-    pub fn finish(mut self) -> Rendered {
-        if self.tone != Tone::Plain {
-            self.color.put_slice(RESET.as_bytes());
+    /// The body starts here: wrapped rows are indented to this column.
+    pub fn hang(mut self) -> LineBuilder {
+        self.hang = Some(self.width);
+        self
+    }
+
+    /// Where the line belongs, for GMCP.
+    pub fn channel(mut self, channel: Channel) -> LineBuilder {
+        self.channel = channel;
+        self
+    }
+
+    /// Who said it, for GMCP.
+    pub fn talker(mut self, nick: &Nick) -> LineBuilder {
+        self.talker = Some(nick.clone());
+        self
+    }
+
+    /// `Room.*` GMCP messages to send with the line.
+    pub fn roster(mut self, roster: Bytes) -> LineBuilder {
+        self.roster = Some(roster);
+        self
+    }
+
+    fn build(self) -> Message {
+        Message {
+            tone: self.tone,
+            system: self.system,
+            hang: self.hang.unwrap_or(0),
+            width: self.width,
+            parts: self.parts,
+            channel: self.channel,
+            talker: self.talker,
+            roster: self.roster,
+            renders: Default::default(),
+            channel_text: OnceLock::new(),
         }
-        self.color.put_slice(b"\r\n");
-        self.plain.put_slice(b"\r\n");
-        Rendered {
-            color: self.color.freeze(),
-            plain: self.plain.freeze(),
-        }
+    }
+
+    /// Ends the line.
+    pub fn finish(self) -> Arc<Message> {
+        Arc::new(self.build())
     }
 }
 
 /// `nick: text`, the ordinary chat line.
-pub fn chat(nick: &Nick, text: &str) -> Rendered {
+pub fn chat(nick: &Nick, text: &str, room: &str) -> Arc<Message> {
     LineBuilder::new(Tone::Plain)
         .nick(nick)
         .text(": ")
+        .hang()
         .text(text)
+        .channel(Channel::Room(room.to_owned()))
+        .talker(nick)
         .finish()
 }
 
-/// A one-part system line.
-pub fn notice(tone: Tone, text: &str) -> Rendered {
+/// A one-part system line to one user.
+pub fn notice(tone: Tone, text: &str) -> Arc<Message> {
     LineBuilder::system(tone).text(text).finish()
 }
 
@@ -158,18 +424,64 @@ mod tests {
         Nick::parse(name, 16).unwrap()
     }
 
-    #[test]
-    fn a_chat_line_renders_with_and_without_color() {
-        let line = chat(&nick("ann"), "hello");
-        assert_eq!(&line.for_color(false)[..], b"ann: hello\r\n");
-        let colored = String::from_utf8(line.for_color(true).to_vec()).unwrap();
-        assert!(colored.contains("ann\x1b[0m: hello"), "{colored:?}");
-        assert!(colored.ends_with("\r\n"));
+    fn sr(color: ColorDepth) -> Class {
+        Class {
+            color,
+            screen_reader: true,
+        }
     }
 
     #[test]
-    fn nick_colors_are_stable_and_ignore_case() {
-        assert_eq!(nick_color(&nick("Ann")), nick_color(&nick("ANN")));
+    fn a_chat_line_renders_with_and_without_color() {
+        let line = chat(&nick("ann"), "hello", "lobby");
+        assert_eq!(&line.render(Class::PLAIN)[..], b"ann: hello\r\n");
+        let colored = String::from_utf8(line.render(Class::ANSI).to_vec()).unwrap();
+        assert!(colored.contains("ann\x1b[0m: hello"), "{colored:?}");
+        assert!(colored.ends_with("\r\n"));
+        assert_eq!(line.width(Class::PLAIN), 10);
+        assert_eq!(line.hang(Class::PLAIN), 5);
+    }
+
+    #[test]
+    fn each_class_is_rendered_once_and_shared() {
+        let line = chat(&nick("ann"), "hello", "lobby");
+        let a = line.render(Class::ANSI).clone();
+        let b = line.render(Class::ANSI).clone();
+        assert_eq!(a.as_ptr(), b.as_ptr(), "the same bytes, not a copy");
+    }
+
+    #[test]
+    fn nick_colors_are_stable_ignore_case_and_follow_the_depth() {
+        for depth in [
+            ColorDepth::Ansi16,
+            ColorDepth::Ansi256,
+            ColorDepth::TrueColor,
+        ] {
+            assert_eq!(
+                nick_color(&nick("Ann"), depth),
+                nick_color(&nick("ANN"), depth)
+            );
+        }
+        assert!(nick_color(&nick("ann"), ColorDepth::Ansi256).starts_with("\x1b[38;5;"));
+        assert!(nick_color(&nick("ann"), ColorDepth::TrueColor).starts_with("\x1b[38;2;"));
+        assert_eq!(nick_color(&nick("ann"), ColorDepth::None), "");
+    }
+
+    #[test]
+    fn no_256_color_nick_is_grey_or_black() {
+        for i in 0..2000 {
+            let sgr = nick_color(&nick(&format!("n{i}")), ColorDepth::Ansi256);
+            let index: u32 = sgr
+                .trim_start_matches("\x1b[38;5;")
+                .trim_end_matches('m')
+                .parse()
+                .unwrap();
+            let cube = index - 16;
+            let (r, g, b) = (cube / 36, (cube / 6) % 6, cube % 6);
+            assert!((16..232).contains(&index));
+            assert!(!(r == g && g == b), "{i}: grey {index}");
+            assert!(r.max(g).max(b) >= 3, "{i}: too dark {index}");
+        }
     }
 
     #[test]
@@ -178,8 +490,40 @@ mod tests {
             .nick(&nick("bob"))
             .text(" has joined lobby")
             .finish();
-        assert_eq!(&line.for_color(false)[..], b"*** bob has joined lobby\r\n");
-        assert!(line.for_color(true).starts_with(b"\x1b[32m*** "));
-        assert!(line.for_color(true).ends_with(b"\x1b[0m\r\n"));
+        assert_eq!(
+            &line.render(Class::PLAIN)[..],
+            b"*** bob has joined lobby\r\n"
+        );
+        assert!(line.render(Class::ANSI).starts_with(b"\x1b[32m*** "));
+        assert!(line.render(Class::ANSI).ends_with(b"\x1b[0m\r\n"));
+        assert_eq!(line.hang(Class::PLAIN), 4);
+    }
+
+    #[test]
+    fn screen_readers_hear_a_word_instead_of_stars() {
+        let line = notice(Tone::Info, "Colors are on.");
+        assert_eq!(
+            &line.render(sr(ColorDepth::None))[..],
+            b"[server] Colors are on.\r\n"
+        );
+        assert_eq!(line.hang(sr(ColorDepth::None)), 9);
+        let chat = chat(&nick("ann"), "hi", "lobby");
+        assert_eq!(&chat.render(sr(ColorDepth::None))[..], b"ann: hi\r\n");
+    }
+
+    #[test]
+    fn gmcp_channel_text_is_the_plain_line() {
+        let line = chat(&nick("ann"), "hello", "lobby");
+        let gmcp = line.channel_text().unwrap();
+        let text = String::from_utf8_lossy(gmcp);
+        assert!(
+            text.contains(
+                r#"Comm.Channel.Text {"channel":"lobby","talker":"ann","text":"ann: hello"}"#
+            ),
+            "{text}"
+        );
+        let roster = Message::roster_only(Bytes::from_static(b"x"));
+        assert!(roster.channel_text().is_none());
+        assert!(roster.render(Class::ANSI).is_empty());
     }
 }

@@ -14,15 +14,18 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use std::sync::Arc;
+
+use bytes::BytesMut;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use unicode_width::UnicodeWidthStr;
 
 use crate::command::{COMMANDS, Command};
+use crate::gmcp;
 use crate::names::{Nick, RoomName};
-use crate::render::{self, LineBuilder, Rendered, Tone};
+use crate::render::{self, Channel, LineBuilder, Message, Tone};
 
 /// Identifies a signed-on member for the lifetime of its session.
 pub type MemberId = u64;
@@ -30,8 +33,9 @@ pub type MemberId = u64;
 /// How the room manager reaches one session.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    /// Rendered lines for the session to write; bounded, filled with try_send.
-    pub lines: mpsc::Sender<Bytes>,
+    /// Messages for the session to render and write; bounded, filled with
+    /// try_send. One `Arc` per message is shared by every recipient.
+    pub lines: mpsc::Sender<Arc<Message>>,
     /// Cancelled when the manager drops the member for not reading, so the
     /// session closes the socket even while stuck in a write.
     pub kill: CancellationToken,
@@ -51,7 +55,6 @@ pub enum LeaveReason {
 pub enum Request {
     Join {
         nick: Nick,
-        color: bool,
         outbox: Outbox,
         reply: oneshot::Sender<Result<MemberId, Taken>>,
     },
@@ -95,7 +98,6 @@ struct Member {
     /// Key of the room the member is in.
     room: String,
     outbox: Outbox,
-    color: bool,
     /// Set by /away; any line the member types clears it.
     away: Option<String>,
     /// When the member last typed a line, for idle times in /who.
@@ -149,18 +151,20 @@ impl Rooms {
         match request {
             Request::Join {
                 nick,
-                color,
                 outbox,
                 reply,
             } => {
-                let result = self.join(nick, color, outbox, now);
+                let result = self.join(nick, outbox, now);
                 let _ = reply.send(result);
             }
             Request::Say { id, text } => {
                 if let Some(member) = self.active(id, now) {
-                    let line = render::chat(&member.nick, &text);
                     let room = member.room.clone();
-                    self.broadcast(&room, &line);
+                    let name = self.room_name(&room);
+                    if let Some(member) = self.members.get(&id) {
+                        let line = render::chat(&member.nick, &text, &name);
+                        self.broadcast(&room, &line);
+                    }
                 }
             }
             Request::Rename { id, nick, reply } => {
@@ -188,13 +192,7 @@ impl Rooms {
         }
     }
 
-    fn join(
-        &mut self,
-        nick: Nick,
-        color: bool,
-        outbox: Outbox,
-        now: Instant,
-    ) -> Result<MemberId, Taken> {
+    fn join(&mut self, nick: Nick, outbox: Outbox, now: Instant) -> Result<MemberId, Taken> {
         if self.by_nick.contains_key(nick.key()) {
             return Err(Taken(nick.as_str().to_owned()));
         }
@@ -209,7 +207,6 @@ impl Rooms {
                 nick: nick.clone(),
                 room: room_key.clone(),
                 outbox,
-                color,
                 away: None,
                 last_active: now,
             },
@@ -225,6 +222,7 @@ impl Rooms {
             ))
             .finish();
         self.send(id, &welcome);
+        self.send_roster(id, &room_key);
         Ok(id)
     }
 
@@ -241,6 +239,8 @@ impl Rooms {
         let notice = LineBuilder::system(Tone::Join)
             .nick(&nick)
             .text(&format!(" has joined {name}"))
+            .channel(Channel::Room(name.to_string()))
+            .roster(gmcp::room_add_player(nick.as_str()))
             .finish();
         self.broadcast(key, &notice);
         if let Some(room) = self.rooms.get_mut(key) {
@@ -286,6 +286,8 @@ impl Rooms {
         let notice = LineBuilder::system(Tone::Leave)
             .nick(&member.nick)
             .text(&why)
+            .channel(Channel::Room(self.room_name(&member.room)))
+            .roster(gmcp::room_remove_player(member.nick.as_str()))
             .finish();
         self.broadcast(&member.room, &notice);
     }
@@ -296,11 +298,12 @@ impl Rooms {
         let member = self.members.get_mut(&id)?;
         member.last_active = now;
         if member.away.take().is_some() {
+            let room = member.room.clone();
             let notice = LineBuilder::system(Tone::Info)
                 .nick(&member.nick)
                 .text(" is back")
+                .channel(Channel::Room(room_name(&self.rooms, &room)))
                 .finish();
-            let room = member.room.clone();
             self.broadcast(&room, &notice);
         }
         self.members.get(&id)
@@ -326,10 +329,15 @@ impl Rooms {
             member.nick = nick.clone();
         }
         info!(old = %old, new = %nick, "nick change");
+        let mut roster = BytesMut::new();
+        roster.extend_from_slice(&gmcp::room_remove_player(old.as_str()));
+        roster.extend_from_slice(&gmcp::room_add_player(nick.as_str()));
         let notice = LineBuilder::system(Tone::Info)
             .nick(&old)
             .text(" is now known as ")
             .nick(&nick)
+            .channel(Channel::Room(self.room_name(&room)))
+            .roster(roster.freeze())
             .finish();
         self.broadcast(&room, &notice);
         Ok(())
@@ -352,9 +360,12 @@ impl Rooms {
             Command::Me(action) => {
                 let line = LineBuilder::new(Tone::Plain)
                     .text("* ")
+                    .hang()
                     .nick(&nick)
                     .text(" ")
                     .text(&action)
+                    .channel(Channel::Room(self.room_name(&room)))
+                    .talker(&nick)
                     .finish();
                 self.broadcast(&room, &line);
             }
@@ -377,19 +388,9 @@ impl Rooms {
                 let notice = LineBuilder::system(Tone::Info)
                     .nick(&nick)
                     .text(&format!(" is away: {reason}"))
+                    .channel(Channel::Room(self.room_name(&room)))
                     .finish();
                 self.broadcast(&room, &notice);
-            }
-            Command::Color(on) => {
-                if let Some(member) = self.members.get_mut(&id) {
-                    member.color = on;
-                }
-                let text = if on {
-                    "Colors are on."
-                } else {
-                    "Colors are off."
-                };
-                self.tell(id, Tone::Info, text);
             }
             Command::Help => {
                 let width = COMMANDS.iter().map(|(u, _)| u.width()).max().unwrap_or(0);
@@ -405,9 +406,10 @@ impl Rooms {
                 Tone::Error,
                 &format!("Unknown command /{name}. Type /help for the list."),
             ),
-            // Sessions handle these (they need a reply or close the
-            // connection); arriving here they are no-ops.
-            Command::Nick(_) | Command::Quit(_) => {}
+            // Sessions handle these (they need a reply, close the
+            // connection, or concern only the session's own rendering);
+            // arriving here they are no-ops.
+            Command::Nick(_) | Command::Quit(_) | Command::Color(_) | Command::Client => {}
         }
     }
 
@@ -483,14 +485,20 @@ impl Rooms {
             .text("[msg from ")
             .nick(from)
             .text("] ")
+            .hang()
             .text(text)
+            .channel(Channel::Private)
+            .talker(from)
             .finish();
         self.send(target, &incoming);
         let outgoing = LineBuilder::new(Tone::Private)
             .text("[msg to ")
             .nick(&to_nick)
             .text("] ")
+            .hang()
             .text(text)
+            .channel(Channel::Private)
+            .talker(from)
             .finish();
         self.send(id, &outgoing);
         if let Some(reason) = away {
@@ -525,6 +533,8 @@ impl Rooms {
         let notice = LineBuilder::system(Tone::Leave)
             .nick(nick)
             .text(&format!(" has left for {target}"))
+            .channel(Channel::Room(self.room_name(from)))
+            .roster(gmcp::room_remove_player(nick.as_str()))
             .finish();
         self.broadcast(from, &notice);
         let key = target.key().to_owned();
@@ -546,6 +556,26 @@ impl Rooms {
             Tone::Join,
             &format!("You are now in {shown} with {}.", people(others)),
         );
+        self.send_roster(id, &key);
+    }
+
+    /// The display name of room `key` (the key itself if it is gone).
+    fn room_name(&self, key: &str) -> String {
+        room_name(&self.rooms, key)
+    }
+
+    /// GMCP `Room.Players` of room `key` to member `id`, who just came in.
+    fn send_roster(&mut self, id: MemberId, key: &str) {
+        let Some(room) = self.rooms.get(key) else {
+            return;
+        };
+        let names = room
+            .members
+            .iter()
+            .filter_map(|m| self.members.get(m))
+            .map(|m| m.nick.as_str());
+        let message = Message::roster_only(gmcp::room_players(names));
+        self.send(id, &message);
     }
 
     /// A system line to one member.
@@ -553,14 +583,14 @@ impl Rooms {
         self.send(id, &render::notice(tone, text));
     }
 
-    fn send(&mut self, id: MemberId, line: &Rendered) {
+    fn send(&mut self, id: MemberId, line: &Arc<Message>) {
         if let Some(member) = self.members.get(&id) {
             deliver(id, member, line, &mut self.failed);
         }
     }
 
     /// Delivers `line` to everyone in room `key`.
-    fn broadcast(&mut self, key: &str, line: &Rendered) {
+    fn broadcast(&mut self, key: &str, line: &Arc<Message>) {
         let Some(room) = self.rooms.get(key) else {
             return;
         };
@@ -575,14 +605,10 @@ impl Rooms {
 fn deliver(
     id: MemberId,
     member: &Member,
-    line: &Rendered,
+    line: &Arc<Message>,
     failed: &mut Vec<(MemberId, LeaveReason)>,
 ) {
-    match member
-        .outbox
-        .lines
-        .try_send(line.for_color(member.color).clone())
-    {
+    match member.outbox.lines.try_send(Arc::clone(line)) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(_)) => {
             warn!(nick = %member.nick, "outbound queue full, disconnecting");
@@ -592,6 +618,14 @@ fn deliver(
             failed.push((id, LeaveReason::ConnectionLost));
         }
     }
+}
+
+/// The display name of room `key` (the key itself if it is gone).
+fn room_name(rooms: &HashMap<String, Room>, key: &str) -> String {
+    rooms
+        .get(key)
+        .map(|room| room.name.to_string())
+        .unwrap_or_else(|| key.to_owned())
 }
 
 fn people(count: usize) -> String {
@@ -636,16 +670,10 @@ impl RoomsHandle {
         self.requests.send(request).await.map_err(|_| Gone)
     }
 
-    pub async fn join(
-        &self,
-        nick: Nick,
-        color: bool,
-        outbox: Outbox,
-    ) -> Result<Result<MemberId, Taken>, Gone> {
+    pub async fn join(&self, nick: Nick, outbox: Outbox) -> Result<Result<MemberId, Taken>, Gone> {
         let (reply, answer) = oneshot::channel();
         self.send(Request::Join {
             nick,
-            color,
             outbox,
             reply,
         })

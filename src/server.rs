@@ -34,7 +34,15 @@ pub async fn run(
     let default_room = RoomName::parse(&config.default_room)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
     let (rooms, rooms_task) = rooms::spawn(default_room);
-    let ctx = Arc::new(Context { config, rooms });
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0);
+    let ctx = Arc::new(Context {
+        config,
+        rooms,
+        started,
+    });
     let sessions = TaskTracker::new();
     let mut backoff = Duration::from_millis(10);
     info!(addr = %listener.local_addr()?, "listening");

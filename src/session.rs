@@ -1,26 +1,34 @@
 //! One task per connection: negotiation, the banner, sign-on, then chat.
 //!
-//! The session owns its socket, its [`Telnet`] state (inside the codec) and
-//! its [`Editor`]; nothing else touches them. It runs one `select!` loop over
-//! the socket's input, the member's queue of lines from the room manager, the
-//! pending write, a deadline and shutdown. Writes go through one buffer drained
-//! with partial writes, so a client that stops reading never blocks the loop:
-//! the room manager's queue for it fills, and the manager cancels `kill`.
+//! The session owns its socket, its [`Telnet`] state (inside the codec), its
+//! [`Editor`] and what it knows of the client ([`ClientInfo`]); nothing else
+//! touches them. It runs one `select!` loop over the socket's input, the
+//! member's queue of messages from the room manager, the pending write, a
+//! deadline and shutdown. Writes go through one buffer drained with partial
+//! writes, so a client that stops reading never blocks the loop: the room
+//! manager's queue for it fills, and the manager cancels `kill`.
 //!
-//! How a connection's line editing is chosen (the table in ARCHITECTURE.md):
-//! tavern asks for TTYPE and NAWS, and waits up to `negotiation_wait` for the
-//! terminal type. A known MUD client name, or no telnet answer at all (a raw
-//! TCP client), means the client edits its own lines. Any other terminal type,
-//! a refusal of TTYPE by a client that speaks telnet, or a client that asks
-//! tavern to echo (DO ECHO), means tavern echoes and edits (WILL ECHO, WILL
-//! SGA). `line_editing = server | client` in the config skips the guess.
+//! Output passes three stages, each per connection only where the client's
+//! capabilities require it: the room manager's [`Message`] is rendered for
+//! the client's class (shared with everyone in that class), wrapped at its
+//! window width and re-encoded for Latin-1 if needed, and compressed (MCCP2)
+//! if the client agreed. `pending` holds bytes as they go on the wire before
+//! compression; `outgoing` holds what the socket has yet to take.
+//!
+//! Negotiation at connect (the table in ARCHITECTURE.md): tavern asks for
+//! TTYPE (cycled for MTTS) and NAWS, offers EOR, CHARSET, MSSP, GMCP and
+//! MCCP2, and waits up to `negotiation_wait` for TTYPE and CHARSET to settle
+//! before the banner, which depends on them (screen reader, charset, colors).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use futures_util::StreamExt;
-use nectar::constants::{ECHO, NAWS, SGA};
+use nectar::constants::{
+    CHARSET, CHARSET_ACCEPTED, CHARSET_REJECTED, CHARSET_REQUEST, ECHO, EOR, GA, IAC, NAWS, SB, SE,
+    SGA, TELOPT_EOR,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -31,47 +39,31 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::banner::{self, BannerVars};
+use crate::charset::Charset;
+use crate::client::{ClientInfo, MAX_TTYPE_ASKS, TtypeNext};
 use crate::command::{Command, Input};
 use crate::config::{Config, LineEditing};
 use crate::editor::{Editor, Line, Mode};
+use crate::gmcp::{self, GMCP, Supports};
+use crate::mccp::{Compressor, MCCP2};
+use crate::mssp::{self, MSSP};
 use crate::names::Nick;
-use crate::render::{self, Tone};
+use crate::render::{self, ColorDepth, Message, Tone};
 use crate::rooms::{LeaveReason, MemberId, Outbox, Request, RoomsHandle};
 use crate::sanitize::{self, Limits};
 use crate::telnet::codec::TelnetCodec;
 use crate::telnet::consts::{TTYPE, TTYPE_IS, TTYPE_SEND};
 use crate::telnet::{Change, Command as TelnetCommand, Event, Policy, Side, Telnet};
+use crate::wrap;
 
 /// What every session shares.
 #[derive(Debug)]
 pub struct Context {
     pub config: Config,
     pub rooms: RoomsHandle,
+    /// Unix time the server started, for MSSP `UPTIME`.
+    pub started: u64,
 }
-
-/// Terminal types of MUD clients, which edit their own input line and read
-/// WILL ECHO as "hide what I type". Matched case-insensitively on the first
-/// TTYPE answer (MTTS clients send their name first).
-const MUD_CLIENTS: &[&str] = &[
-    "TINTIN++",
-    "MUDLET",
-    "MUSHCLIENT",
-    "BLIGHTMUD",
-    "CMUD",
-    "ZMUD",
-    "TINYFUGUE",
-    "TF",
-    "POTATO",
-    "ATLANTIS",
-    "BEIP",
-    "KBTIN",
-    "MUDRAMMER",
-    "AXMUD",
-    "GNOME-MUD",
-    "LYNTIN",
-    "SIMPLEMU",
-    "PUEBLO",
-];
 
 /// Bytes waiting to be written past which the session stops taking more work
 /// (input and queued lines) until the client reads; the room manager's queue
@@ -84,6 +76,15 @@ const MAX_EARLY_LINES: usize = 16;
 
 /// How long a goodbye may take to write at shutdown or /quit.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The charsets tavern offers in its CHARSET REQUEST, best first.
+const CHARSET_OFFER: &[u8] = b";UTF-8;ISO-8859-1";
+
+/// The line a telnet-less MSSP crawler sends instead of `IAC DO MSSP`.
+const MSSP_REQUEST: &str = "MSSP-REQUEST";
+
+/// The nick prompt.
+const NICK_PROMPT: &str = "Nickname: ";
 
 /// Where the connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,24 +111,36 @@ struct Session {
     phase: Phase,
     input: FramedRead<tokio::net::tcp::OwnedReadHalf, TelnetCodec>,
     output: OwnedWriteHalf,
-    /// Bytes to write; drained by partial writes so the loop never blocks.
+    /// Output in wire form (charset, IAC escapes), before compression.
     pending: BytesMut,
+    /// What the socket has yet to take (compressed, with MCCP2); drained by
+    /// partial writes so the loop never blocks.
+    outgoing: BytesMut,
+    /// MCCP2, once the client agreed.
+    compressor: Option<Compressor>,
     editor: Editor,
-    /// Lines from the room manager, once signed on.
-    lines: Option<mpsc::Receiver<Bytes>>,
+    /// Messages from the room manager, once signed on.
+    lines: Option<mpsc::Receiver<Arc<Message>>>,
     /// Cancelled by the room manager when this client stopped reading.
     kill: CancellationToken,
     deadline: Option<Instant>,
-    /// The first terminal type the client gave (TTYPE IS).
-    terminal: Option<String>,
+    /// Everything the client told about itself.
+    info: ClientInfo,
+    /// TTYPE SENDs made so far.
+    ttype_asks: usize,
+    /// Line editing has been decided (from TTYPE or DO ECHO).
+    editing_decided: bool,
     /// The client answered some telnet negotiation: it speaks telnet.
     speaks_telnet: bool,
     early_lines: Vec<Line>,
     /// The banner and the nick prompt have been shown.
     greeted: bool,
-    /// Colors on for this user (`/color`); the room manager keeps its own
-    /// copy for the lines it renders.
-    color: bool,
+    /// GMCP packages the client wants.
+    gmcp: Supports,
+    /// The client asked for MSSP; answered once the loop can await stats.
+    mssp_wanted: bool,
+    /// The port the client connected to, for MSSP.
+    port: u16,
 }
 
 /// Runs one connection to its end. Never panics on client input; every way
@@ -137,27 +150,37 @@ pub async fn run(stream: TcpStream, ctx: Arc<Context>, shutdown: CancellationTok
     let config = &ctx.config;
     let policy = Policy {
         echo: config.line_editing != LineEditing::Client,
+        compression: config.compression,
     };
     let telnet = Telnet::new(policy, config.max_subnegotiation);
     let limits = Limits {
         max_chars: config.max_line_length,
         max_marks_per_grapheme: config.max_combining_marks,
     };
+    let port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
     let (read, write) = stream.into_split();
+    let mut editor = Editor::new(Mode::Client, limits);
+    editor.set_charset(config.fallback_charset);
     let mut session = Session {
         phase: Phase::Negotiating,
         input: FramedRead::with_capacity(read, TelnetCodec::new(telnet), 512),
         output: write,
         pending: BytesMut::new(),
-        editor: Editor::new(Mode::Client, limits),
+        outgoing: BytesMut::new(),
+        compressor: None,
+        editor,
         lines: None,
         kill: CancellationToken::new(),
         deadline: Some(Instant::now() + config.negotiation_wait()),
-        terminal: None,
+        info: ClientInfo::new(config.fallback_charset),
+        ttype_asks: 0,
+        editing_decided: false,
         speaks_telnet: false,
         early_lines: Vec::new(),
         greeted: false,
-        color: true,
+        gmcp: Supports::default(),
+        mssp_wanted: false,
+        port,
         ctx: ctx.clone(),
     };
     info!("connected");
@@ -170,26 +193,27 @@ impl Session {
         self.start_negotiation();
         loop {
             self.collect_transmit();
-            let can_take_work = self.pending.len() < MAX_PENDING_WRITE;
+            self.flush_pending();
+            let can_take_work = self.outgoing.len() < MAX_PENDING_WRITE;
             let deadline = self.deadline;
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return End::Shutdown,
                 _ = self.kill.cancelled() => return End::NotReading,
-                written = self.output.write_buf(&mut self.pending), if !self.pending.is_empty() => {
+                written = self.output.write_buf(&mut self.outgoing), if !self.outgoing.is_empty() => {
                     match written {
                         Ok(0) | Err(_) => return End::ConnectionLost,
                         Ok(_) => {
-                            if self.pending.is_empty() && self.pending.capacity() > 16 * 1024 {
+                            if self.outgoing.is_empty() && self.outgoing.capacity() > 16 * 1024 {
                                 // A burst is over; idle connections stay small.
-                                self.pending = BytesMut::new();
+                                self.outgoing = BytesMut::new();
                             }
                         }
                     }
                 }
                 line = recv_line(&mut self.lines), if can_take_work => {
                     match line {
-                        Some(line) => self.show_lines(line),
+                        Some(line) => self.show_messages(line),
                         // The room manager dropped us: for not reading (kill
                         // is cancelled too) or at shutdown.
                         None => return End::NotReading,
@@ -200,6 +224,10 @@ impl Session {
                         Some(Ok(event)) => {
                             if let Some(end) = self.on_event(event).await {
                                 return end;
+                            }
+                            if self.mssp_wanted {
+                                self.mssp_wanted = false;
+                                self.send_mssp().await;
                             }
                             if let Some(end) = self.greet_once_negotiated().await {
                                 return end;
@@ -233,11 +261,24 @@ impl Session {
         }
     }
 
+    fn telnet(&mut self) -> &mut Telnet {
+        self.input.decoder_mut().telnet()
+    }
+
     fn start_negotiation(&mut self) {
-        let telnet = self.input.decoder_mut().telnet();
+        let compression = self.ctx.config.compression;
+        let telnet = self.telnet();
         telnet.enable(Side::Remote, TTYPE);
         telnet.enable(Side::Remote, NAWS);
+        telnet.enable(Side::Local, TELOPT_EOR);
+        telnet.enable(Side::Local, CHARSET);
+        telnet.enable(Side::Local, MSSP);
+        telnet.enable(Side::Local, GMCP);
+        if compression {
+            telnet.enable(Side::Local, MCCP2);
+        }
         if self.ctx.config.line_editing == LineEditing::Server {
+            self.editing_decided = true;
             self.use_server_editing();
         }
     }
@@ -249,8 +290,31 @@ impl Session {
         }
     }
 
+    /// Moves `pending` to `outgoing`, through the compressor when MCCP2 is on.
+    fn flush_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        match &mut self.compressor {
+            Some(compressor) => {
+                compressor.compress(&self.pending, &mut self.outgoing);
+                self.pending.clear();
+            }
+            None if self.outgoing.is_empty() => {
+                std::mem::swap(&mut self.pending, &mut self.outgoing);
+            }
+            None => {
+                self.outgoing.extend_from_slice(&self.pending);
+                self.pending.clear();
+            }
+        }
+        if self.pending.capacity() > 16 * 1024 {
+            self.pending = BytesMut::new();
+        }
+    }
+
     fn use_server_editing(&mut self) {
-        let telnet = self.input.decoder_mut().telnet();
+        let telnet = self.telnet();
         telnet.enable(Side::Local, ECHO);
         telnet.enable(Side::Local, SGA);
         self.editor.set_mode(Mode::Server, &mut self.pending);
@@ -258,8 +322,18 @@ impl Session {
 
     async fn on_event(&mut self, event: Event) -> Option<End> {
         match event {
-            Event::Data(bytes) => self.editor.input(&bytes, &mut self.pending),
+            Event::Data(bytes) => {
+                if self.info.input_evidence(&bytes) {
+                    debug!(charset = %self.info.charset, "charset from the client's bytes");
+                    self.editor.set_charset(self.info.charset);
+                }
+                self.editor.input(&bytes, &mut self.pending);
+            }
             Event::EndOfLine => {
+                if self.info.line_ended() {
+                    debug!(charset = %self.info.charset, "charset from the client's bytes");
+                    self.editor.set_charset(self.info.charset);
+                }
                 let line = self.editor.end_of_line(&mut self.pending);
                 return self.on_line(line).await;
             }
@@ -285,6 +359,7 @@ impl Session {
             }
             Event::Dropped(dropped) => warn!(?dropped, "dropped telnet input"),
         }
+        self.settle_negotiation();
         None
     }
 
@@ -294,75 +369,207 @@ impl Session {
                 if let Some((&TTYPE_IS, name)) = data.split_first() {
                     let name = sanitize::sanitize(&sanitize::decode(name), &Limits::default()).text;
                     debug!(terminal = %name, "terminal type");
-                    if self.terminal.is_none() {
-                        self.terminal = Some(name);
-                        self.maybe_classify();
+                    let next = self.info.ttype_answer(name);
+                    if next == TtypeNext::AskAgain && self.ttype_asks < MAX_TTYPE_ASKS {
+                        self.ttype_asks += 1;
+                        self.telnet().send_subnegotiation(TTYPE, &[TTYPE_SEND]);
                     }
+                    self.decide_editing();
                 }
             }
             NAWS => {
-                if let [w1, w2, _, _] = data {
-                    self.editor.set_width(u16::from_be_bytes([*w1, *w2]));
+                if let [w1, w2, h1, h2] = data {
+                    let columns = u16::from_be_bytes([*w1, *w2]);
+                    let rows = u16::from_be_bytes([*h1, *h2]);
+                    debug!(columns, rows, "window size");
+                    self.info.window = (columns, rows);
+                    self.editor.set_width(columns);
                 }
+            }
+            CHARSET => self.on_charset(data),
+            GMCP => {
+                let message = gmcp::parse(data);
+                match &message {
+                    gmcp::Incoming::Hello { client, version } => {
+                        let clean = |s: &str| sanitize::sanitize(s, &Limits::default()).text;
+                        debug!(client = %client, "GMCP Core.Hello");
+                        self.info.gmcp_hello = Some((clean(client), version.as_deref().map(clean)));
+                    }
+                    gmcp::Incoming::Malformed => debug!("malformed GMCP message ignored"),
+                    _ => {}
+                }
+                self.gmcp.apply(&message);
             }
             _ => debug!(option, "ignored subnegotiation"),
         }
     }
 
+    /// RFC 2066: the client's answer to tavern's REQUEST, or its own REQUEST.
+    fn on_charset(&mut self, data: &[u8]) {
+        let Some((&verb, rest)) = data.split_first() else {
+            return;
+        };
+        match verb {
+            CHARSET_ACCEPTED => match Charset::from_name(&String::from_utf8_lossy(rest)) {
+                Some(charset) => self.set_charset(charset, true),
+                None => {
+                    // It accepted a charset tavern did not offer.
+                    warn!("client accepted a charset that was not offered");
+                    self.info.charset_refused();
+                    self.editor.set_charset(self.info.charset);
+                }
+            },
+            CHARSET_REJECTED => {
+                self.info.charset_refused();
+                self.editor.set_charset(self.info.charset);
+            }
+            CHARSET_REQUEST => {
+                // "[TTABLE]" and its version byte may precede the list.
+                let list = rest
+                    .strip_prefix(b"[TTABLE]".as_slice())
+                    .and_then(|r| r.get(1..))
+                    .unwrap_or(rest);
+                match choose_charset(list) {
+                    Some(name) => {
+                        let mut reply = vec![CHARSET_ACCEPTED];
+                        reply.extend_from_slice(&name);
+                        self.telnet().send_subnegotiation(CHARSET, &reply);
+                        if let Some(charset) = Charset::from_name(&String::from_utf8_lossy(&name)) {
+                            self.set_charset(charset, true);
+                        }
+                    }
+                    None => {
+                        self.telnet()
+                            .send_subnegotiation(CHARSET, &[CHARSET_REJECTED]);
+                        self.info.charset_refused();
+                        self.editor.set_charset(self.info.charset);
+                    }
+                }
+            }
+            _ => debug!(verb, "ignored CHARSET subnegotiation"),
+        }
+    }
+
+    fn set_charset(&mut self, charset: Charset, agreed: bool) {
+        if agreed {
+            self.info.charset_agreed(charset);
+        }
+        debug!(%charset, "charset");
+        self.editor.set_charset(self.info.charset);
+    }
+
     fn on_option(&mut self, change: Change) {
         self.speaks_telnet = true;
         match (change.side, change.option, change.enabled) {
-            (Side::Remote, TTYPE, true) => {
-                self.input
-                    .decoder_mut()
-                    .telnet()
-                    .send_subnegotiation(TTYPE, &[TTYPE_SEND]);
+            (Side::Remote, TTYPE, true) if self.ttype_asks == 0 => {
+                self.ttype_asks = 1;
+                self.telnet().send_subnegotiation(TTYPE, &[TTYPE_SEND]);
             }
-            (Side::Remote, TTYPE, false) => self.maybe_classify(),
+            (Side::Remote, TTYPE, false) => {
+                self.info.ttype_refused();
+                self.decide_editing();
+            }
             // The client asked tavern to echo (PuTTY does at once): it is a
             // terminal that wants server-side editing.
             (Side::Local, ECHO, true) => {
                 if self.editor.mode() == Mode::Client {
                     self.use_server_editing();
                 }
-                self.maybe_classify();
+                self.editing_decided = true;
             }
             // The client will not let tavern echo: it echoes itself.
             (Side::Local, ECHO, false) => self.editor.set_mode(Mode::Client, &mut self.pending),
+            (Side::Local, CHARSET, true) => {
+                let mut request = vec![CHARSET_REQUEST];
+                request.extend_from_slice(CHARSET_OFFER);
+                self.telnet().send_subnegotiation(CHARSET, &request);
+            }
+            (Side::Local, CHARSET, false) | (Side::Remote, CHARSET, false) => {
+                let telnet = self.telnet();
+                let either = telnet.is_enabled(Side::Local, CHARSET)
+                    || telnet.is_enabled(Side::Remote, CHARSET)
+                    || telnet.is_pending(Side::Local, CHARSET);
+                if !either && !self.info.charset_settled {
+                    self.info.charset_refused();
+                    self.editor.set_charset(self.info.charset);
+                }
+            }
+            (Side::Local, MSSP, true) => self.mssp_wanted = true,
+            (Side::Local, MCCP2, true) => self.start_compression(),
+            (Side::Local, MCCP2, false) => self.stop_compression(),
+            (Side::Local, GMCP, enabled) => debug!(enabled, "GMCP"),
             _ => {}
         }
     }
 
-    /// Decides the editing mode once the client's terminal type is known or
-    /// refused, and then moves on to sign-on.
-    fn maybe_classify(&mut self) {
+    /// Everything written so far goes plain, then `IAC SB MCCP2 IAC SE`, and
+    /// everything after it compressed.
+    fn start_compression(&mut self) {
+        if self.compressor.is_some() {
+            return;
+        }
+        self.collect_transmit();
+        self.pending.put_slice(&[IAC, SB, MCCP2, IAC, SE]);
+        self.flush_pending();
+        self.compressor = Some(Compressor::new());
+        debug!("MCCP2 compression on");
+    }
+
+    /// The client said DONT MCCP2: end the zlib stream, then go on plain.
+    fn stop_compression(&mut self) {
+        self.flush_pending();
+        if let Some(compressor) = self.compressor.take() {
+            compressor.finish(&mut self.outgoing);
+            debug!("MCCP2 compression off");
+        }
+    }
+
+    /// Decides who edits lines once the client's first terminal type is
+    /// known (or refused), or it asked tavern to echo.
+    fn decide_editing(&mut self) {
+        if self.editing_decided {
+            return;
+        }
+        let echo_on = self.telnet().is_enabled(Side::Local, ECHO);
+        if self.info.first_ttype().is_none() && !self.info.ttype_settled() && !echo_on {
+            return;
+        }
+        self.editing_decided = true;
+        if self.ctx.config.line_editing == LineEditing::Auto
+            && !echo_on
+            && !self.info.is_mud_client()
+        {
+            self.use_server_editing();
+        }
+    }
+
+    /// Moves on to sign-on once TTYPE and CHARSET, which the banner depends
+    /// on, have settled.
+    fn settle_negotiation(&mut self) {
         if self.phase != Phase::Negotiating {
             return;
         }
-        let telnet = self.input.decoder_mut().telnet();
-        let ttype_settled = self.terminal.is_some() || !telnet.is_pending(Side::Remote, TTYPE);
-        let echo_on = telnet.is_enabled(Side::Local, ECHO);
-        if !ttype_settled && !echo_on {
-            return;
+        let telnet = self.telnet();
+        let ttype_settled = !telnet.is_pending(Side::Remote, TTYPE)
+            && !telnet.is_enabled(Side::Remote, TTYPE)
+            || self.info.ttype_settled();
+        let telnet = self.telnet();
+        let charset_open = telnet.is_pending(Side::Local, CHARSET)
+            || telnet.is_enabled(Side::Local, CHARSET)
+            || telnet.is_pending(Side::Remote, CHARSET);
+        let charset_settled = self.info.charset_settled || !charset_open;
+        if ttype_settled && charset_settled {
+            self.decide_editing();
+            self.phase = Phase::SigningOn;
+            self.deadline = None;
         }
-        if self.ctx.config.line_editing == LineEditing::Auto && !echo_on {
-            let mud = self
-                .terminal
-                .as_deref()
-                .is_some_and(|t| MUD_CLIENTS.iter().any(|m| m.eq_ignore_ascii_case(t)));
-            if !mud {
-                self.use_server_editing();
-            }
-        }
-        self.phase = Phase::SigningOn;
-        self.deadline = None;
     }
 
     fn on_deadline(&mut self) -> Option<End> {
         match self.phase {
             Phase::Negotiating => {
-                // No (complete) answer: a raw TCP client, or a slow one. It
-                // keeps its own line editing.
+                // No (complete) answer: a raw TCP client, or a slow one. A
+                // client that gave its terminal type was classified on it.
                 debug!(speaks_telnet = self.speaks_telnet, "negotiation wait over");
                 self.phase = Phase::SigningOn;
                 self.deadline = None;
@@ -380,24 +587,48 @@ impl Session {
             return None;
         }
         self.greeted = true;
-        info!(mode = ?self.editor.mode(), terminal = ?self.terminal, "negotiated");
+        info!(
+            mode = ?self.editor.mode(),
+            client = ?self.info.name(),
+            terminal = ?self.info.terminal(),
+            mtts = ?self.info.mtts,
+            charset = %self.info.charset,
+            width = self.info.window.0,
+            "negotiated"
+        );
         self.deadline = Some(Instant::now() + self.ctx.config.signon_timeout());
         let stats = self.ctx.rooms.stats().await.unwrap_or_default();
         let template = banner::load(&self.ctx.config.banner).await;
+        let template = banner::select_art(&template, self.info.screen_reader());
         let vars = BannerVars {
             server_name: &self.ctx.config.server_name,
             online: stats.online,
             rooms: stats.rooms,
         };
-        let text = banner::render(&template, &vars, self.color);
-        self.show_lines(Bytes::from(text));
-        self.editor.set_prompt("Nickname: ", &mut self.pending);
+        let text = banner::render(&template, &vars, self.info.colors() != ColorDepth::None);
+        self.show_text(&text);
+        self.prompt(NICK_PROMPT);
         for line in std::mem::take(&mut self.early_lines) {
             if let Some(end) = self.on_line(line).await {
                 return Some(end);
             }
         }
         None
+    }
+
+    /// Shows a prompt, marked as one for clients that want to know (EOR where
+    /// agreed, else GA unless the client suppressed it).
+    fn prompt(&mut self, text: &str) {
+        self.editor.set_prompt(text, &mut self.pending);
+        if text.is_empty() {
+            return;
+        }
+        let telnet = self.input.decoder_mut().telnet();
+        if telnet.is_enabled(Side::Local, TELOPT_EOR) {
+            self.pending.put_slice(&[IAC, EOR]);
+        } else if self.speaks_telnet && !telnet.is_enabled(Side::Local, SGA) {
+            self.pending.put_slice(&[IAC, GA]);
+        }
     }
 
     async fn on_line(&mut self, line: Line) -> Option<End> {
@@ -418,6 +649,12 @@ impl Session {
         if text.is_empty() {
             return None;
         }
+        if text == MSSP_REQUEST {
+            let vars = self.mssp_variables().await;
+            self.show_text(&mssp::encode_text(&vars));
+            self.reprompt();
+            return None;
+        }
         if matches!(Input::parse(text), Input::Command(Command::Quit(_))) {
             return Some(End::Quit(None));
         }
@@ -434,7 +671,7 @@ impl Session {
             lines,
             kill: self.kill.clone(),
         };
-        match self.ctx.rooms.join(nick.clone(), self.color, outbox).await {
+        match self.ctx.rooms.join(nick.clone(), outbox).await {
             Ok(Ok(id)) => {
                 tracing::Span::current().record("nick", tracing::field::display(&nick));
                 self.phase = Phase::Chatting(id);
@@ -471,16 +708,74 @@ impl Session {
                 self.rename(id, &name).await;
                 return None;
             }
-            Input::Command(command) => {
-                if let Command::Color(on) = command {
-                    self.color = on;
-                }
-                Request::Command { id, command }
+            Input::Command(Command::Color(on)) => {
+                self.set_colors(on);
+                return None;
             }
+            Input::Command(Command::Client) => {
+                self.describe_client();
+                return None;
+            }
+            Input::Command(command) => Request::Command { id, command },
         };
         match self.ctx.rooms.send(request).await {
             Ok(()) => None,
             Err(_) => Some(End::Shutdown),
+        }
+    }
+
+    fn set_colors(&mut self, on: bool) {
+        self.info.colors_wanted = on;
+        let text = match (on, self.info.detected_colors()) {
+            (false, _) => "Colors are off.",
+            (true, ColorDepth::None) => {
+                "Colors are on, but your client said it shows none, so you will not see them."
+            }
+            (true, _) => "Colors are on.",
+        };
+        self.notice(Tone::Info, text);
+    }
+
+    /// `/client`: what tavern knows about this client.
+    fn describe_client(&mut self) {
+        let editing = match self.editor.mode() {
+            Mode::Server => "tavern echoes and edits your line (character at a time)",
+            Mode::Client => "your client edits its own lines",
+        };
+        let compression = match &self.compressor {
+            Some(compressor) => {
+                let (plain, packed) = compressor.totals();
+                let percent = packed.saturating_mul(100).checked_div(plain).unwrap_or(0);
+                format!("MCCP2 on ({plain} bytes sent as {packed}, {percent}%)")
+            }
+            None => "off".to_owned(),
+        };
+        let telnet = self.input.decoder_mut().telnet();
+        let gmcp = if telnet.is_enabled(Side::Local, GMCP) {
+            match self.gmcp.listed() {
+                Some(modules) => format!(
+                    "GMCP: on (packages: {})",
+                    modules.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                None => "GMCP: on (all packages)".to_owned(),
+            }
+        } else {
+            "GMCP: off".to_owned()
+        };
+        let marks = if telnet.is_enabled(Side::Local, TELOPT_EOR) {
+            "prompts end with: IAC EOR"
+        } else if telnet.is_enabled(Side::Local, SGA) {
+            "prompts end with: nothing (go-ahead suppressed)"
+        } else if self.speaks_telnet {
+            "prompts end with: IAC GA"
+        } else {
+            "prompts end with: nothing (no telnet)"
+        };
+        let extras = [gmcp, marks.to_owned()];
+        let lines = self.info.describe(editing, &compression, &extras);
+        self.notice(Tone::Info, "Your client, as tavern sees it:");
+        for line in lines {
+            self.notice(Tone::Info, &format!("  {line}"));
         }
     }
 
@@ -503,30 +798,100 @@ impl Session {
 
     fn reprompt(&mut self) {
         if self.editor.mode() == Mode::Client {
-            self.editor.set_prompt("Nickname: ", &mut self.pending);
+            self.prompt(NICK_PROMPT);
         }
+    }
+
+    async fn mssp_variables(&self) -> Vec<(&'static str, String)> {
+        let stats = self.ctx.rooms.stats().await.unwrap_or_default();
+        let live = mssp::Live {
+            players: stats.online,
+            started: self.ctx.started,
+            port: self.port,
+        };
+        mssp::variables(&self.ctx.config, live)
+    }
+
+    /// Answers `DO MSSP` with the live variables.
+    async fn send_mssp(&mut self) {
+        let vars = self.mssp_variables().await;
+        info!("MSSP request answered");
+        self.pending.put_slice(&mssp::encode_telnet(&vars));
     }
 
     /// A system line to this user only.
     fn notice(&mut self, tone: Tone, text: &str) {
-        let line = render::notice(tone, text);
-        self.show_lines(line.for_color(self.color).clone());
+        self.show_messages(render::notice(tone, text));
     }
 
-    /// Writes lines (ending in CR LF) without mangling what is being typed,
-    /// taking along whatever else the room manager has queued already.
-    fn show_lines(&mut self, first: Bytes) {
+    /// Writes text tavern made (the banner) in the client's charset, around
+    /// what is being typed.
+    fn show_text(&mut self, text: &str) {
         self.editor.begin_output(&mut self.pending);
-        self.pending.extend_from_slice(&first);
-        if let Some(lines) = &mut self.lines {
+        self.info.charset.encode(text, &mut self.pending);
+        self.editor.end_output(&mut self.pending);
+    }
+
+    /// Writes messages without mangling what is being typed, taking along
+    /// whatever else the room manager has queued already.
+    fn show_messages(&mut self, first: Arc<Message>) {
+        let mut text_started = false;
+        self.put_message(&first, &mut text_started);
+        if let Some(mut lines) = self.lines.take() {
             while self.pending.len() < MAX_PENDING_WRITE {
                 match lines.try_recv() {
-                    Ok(line) => self.pending.extend_from_slice(&line),
+                    Ok(message) => self.put_message(&message, &mut text_started),
                     Err(_) => break,
                 }
             }
+            self.lines = Some(lines);
         }
-        self.editor.end_output(&mut self.pending);
+        if text_started {
+            self.editor.end_output(&mut self.pending);
+        }
+    }
+
+    /// One message in this client's form: GMCP if it speaks it, then the line
+    /// rendered for its class, wrapped at its width, in its charset.
+    fn put_message(&mut self, message: &Message, text_started: &mut bool) {
+        if self
+            .input
+            .decoder_mut()
+            .telnet()
+            .is_enabled(Side::Local, GMCP)
+        {
+            if let Some(text) = message.channel_text()
+                && self.gmcp.allows("Comm.Channel.Text")
+            {
+                self.pending.put_slice(text);
+            }
+            if let Some(roster) = message.roster()
+                && self.gmcp.allows("Room.Players")
+            {
+                self.pending.put_slice(roster);
+            }
+        }
+        if !message.has_text() {
+            return;
+        }
+        if !*text_started {
+            *text_started = true;
+            self.editor.begin_output(&mut self.pending);
+        }
+        let class = self.info.class();
+        let rendered = message.render(class);
+        let width = usize::from(self.info.window.0);
+        let wraps = width > 0 && message.width(class) > width;
+        if !wraps {
+            self.info.charset.encode_bytes(rendered, &mut self.pending);
+            return;
+        }
+        let line = rendered.strip_suffix(b"\r\n").unwrap_or(rendered);
+        let line = String::from_utf8_lossy(line);
+        let mut wrapped = String::with_capacity(line.len() + line.len() / 4);
+        wrap::wrap(&line, width, message.hang(class), &mut wrapped);
+        wrapped.push_str("\r\n");
+        self.info.charset.encode(&wrapped, &mut self.pending);
     }
 
     /// Requests sent before the Leave may still wait in the room manager's
@@ -538,16 +903,23 @@ impl Session {
         let Some(mut lines) = self.lines.take() else {
             return;
         };
-        self.editor.begin_output(&mut self.pending);
-        let pending = &mut self.pending;
+        let mut text_started = false;
         let drain = async {
-            while let Some(line) = lines.recv().await {
-                if keep && pending.len() < MAX_PENDING_WRITE {
-                    pending.extend_from_slice(&line);
+            let mut kept = Vec::new();
+            while let Some(message) = lines.recv().await {
+                if keep && kept.len() < 4096 {
+                    kept.push(message);
                 }
             }
+            kept
         };
-        let _ = timeout(GOODBYE_TIMEOUT, drain).await;
+        let kept = timeout(GOODBYE_TIMEOUT, drain).await.unwrap_or_default();
+        for message in kept {
+            if self.pending.len() >= MAX_PENDING_WRITE {
+                break;
+            }
+            self.put_message(&message, &mut text_started);
+        }
     }
 
     /// Tells the room and the client, flushes, and closes.
@@ -588,9 +960,15 @@ impl Session {
                 Tone::Info
             };
             self.notice(tone, &goodbye);
+            self.collect_transmit();
+            // End the zlib stream so the client sees a clean end.
+            self.flush_pending();
+            if let Some(compressor) = self.compressor.take() {
+                compressor.finish(&mut self.outgoing);
+            }
             let flush = async {
-                while self.pending.has_remaining() {
-                    if self.output.write_buf(&mut self.pending).await.unwrap_or(0) == 0 {
+                while self.outgoing.has_remaining() {
+                    if self.output.write_buf(&mut self.outgoing).await.unwrap_or(0) == 0 {
                         break;
                     }
                 }
@@ -602,9 +980,24 @@ impl Session {
 }
 
 /// Receives from the member's queue; pending forever before sign-on.
-async fn recv_line(lines: &mut Option<mpsc::Receiver<Bytes>>) -> Option<Bytes> {
+async fn recv_line(lines: &mut Option<mpsc::Receiver<Arc<Message>>>) -> Option<Arc<Message>> {
     match lines {
         Some(lines) => lines.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// From a CHARSET REQUEST list (`<sep>name<sep>name…`), the name to accept:
+/// UTF-8 if offered, else Latin-1, as the client spelled it.
+fn choose_charset(list: &[u8]) -> Option<Vec<u8>> {
+    let (&separator, names) = list.split_first()?;
+    let names: Vec<&[u8]> = names.split(|&b| b == separator).collect();
+    [Charset::Utf8, Charset::Latin1]
+        .into_iter()
+        .find_map(|wanted| {
+            names
+                .iter()
+                .find(|name| Charset::from_name(&String::from_utf8_lossy(name)) == Some(wanted))
+        })
+        .map(|name| name.to_vec())
 }

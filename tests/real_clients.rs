@@ -17,11 +17,17 @@
 //! telnet clients get server-side editing (tavern echoes; see the table in
 //! ARCHITECTURE.md); TinTin++ answers TTYPE with its name, edits its own input
 //! line and sends whole lines.
+//!
+//! TinTin++ can be started with a setup script (`Tmux::start_tintin`), written
+//! to a directory the test owns: `TINTIN_GMCP_SETUP` makes it take GMCP, show
+//! each GMCP message, and leave line wrapping to the terminal, whose soft wraps
+//! `capture_history` joins back (`capture-pane -J`), so the rows read are the
+//! rows tavern sent.
 
 mod common;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -58,12 +64,37 @@ impl Kind {
 
     /// The shell command that connects the client to `addr`.
     fn command_line(self, addr: SocketAddr) -> String {
+        self.command_line_with_setup(addr, None)
+    }
+
+    /// The shell command that connects the client to `addr`; TinTin++ reads
+    /// the script `setup` first, so what it sets is in place before tavern's
+    /// first offer arrives (an `#event` for `IAC WILL GMCP` defined later
+    /// comes too late: TinTin++ has answered `DONT GMCP` by then).
+    ///
+    /// TinTin++ gets `LANG=C.UTF-8` whatever the test's environment: it
+    /// accepts UTF-8 in CHARSET, and declares it in MTTS, only when `LANG`
+    /// (not `LC_ALL`) names UTF-8.
+    fn command_line_with_setup(self, addr: SocketAddr, setup: Option<&Path>) -> String {
         let (program, package) = self.program();
         let program = require(program, package);
         let (ip, port) = (addr.ip(), addr.port());
         match self {
-            Kind::Netkit | Kind::Inetutils => format!("{} {ip} {port}", program.display()),
-            Kind::TinTin => format!("{} -G -e '#session s {ip} {port}'", program.display()),
+            Kind::Netkit | Kind::Inetutils => {
+                assert!(setup.is_none(), "{self:?} reads no setup script");
+                format!("{} {ip} {port}", program.display())
+            }
+            Kind::TinTin => {
+                let read = setup.map_or_else(String::new, |script| {
+                    let script = script.display().to_string();
+                    assert!(!script.contains('\''), "unquotable path {script:?}");
+                    format!(" -r '{script}'")
+                });
+                format!(
+                    "env LANG=C.UTF-8 {} -G{read} -e '#session s {ip} {port}'",
+                    program.display()
+                )
+            }
         }
     }
 
@@ -101,11 +132,55 @@ fn require(program: &str, package: &str) -> PathBuf {
     })
 }
 
+/// A directory of the test's own under the system's temporary directory,
+/// removed with everything in it on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn create(name: &str) -> ScratchDir {
+        let path = std::env::temp_dir().join(format!("tavern-test-{}-{name}", std::process::id()));
+        // Left over only if an earlier process with this id was killed.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+        ScratchDir(path)
+    }
+
+    /// Writes `contents` to the file `name` in the directory; returns its path.
+    fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A TinTin++ script that makes it take GMCP and show every GMCP message.
+///
+/// TinTin++ 2.02 answers `WILL GMCP` with `DONT GMCP` unless an event handles
+/// `IAC WILL GMCP`, and then sends nothing by itself: the event sends
+/// `IAC DO GMCP` (the `\` before the closing brace: no line end). Each GMCP
+/// message is shown as `GMCP> <package> <json>`; such a line may appear
+/// before text that arrived before it in the same packet, so tests assert no
+/// order between the two. With tt++'s own word wrap off, the terminal wraps
+/// long lines and `capture-pane -J` joins them back: the rows on the screen
+/// are the rows tavern sent.
+const TINTIN_GMCP_SETUP: &str = r"#config {WORDWRAP} {OFF}
+#event {IAC WILL GMCP} {#send {\xFF\xFD\xC9\}}
+#event {IAC SB GMCP} {#showme {GMCP> %2}}
+";
+
 /// One tmux server running one client; killed on drop.
 struct Tmux {
     socket: String,
     /// The socket file, which tmux leaves behind when killed.
     socket_path: Option<PathBuf>,
+    /// Files the client reads, removed after the server is killed.
+    scratch: Option<ScratchDir>,
 }
 
 impl Tmux {
@@ -117,6 +192,7 @@ impl Tmux {
         let mut tmux = Tmux {
             socket: format!("tavern-test-{}-{name}", std::process::id()),
             socket_path: None,
+            scratch: None,
         };
         // The guard exists before the server does: whatever fails from here
         // on, drop kills it. `-f /dev/null`: no user configuration.
@@ -126,6 +202,17 @@ impl Tmux {
         tmux.run(&[&new_session[..], &size, &[command], &keep_window].concat());
         let path = tmux.run(&["display-message", "-p", "#{socket_path}"]);
         tmux.socket_path = Some(PathBuf::from(path.trim_end()));
+        tmux
+    }
+
+    /// Starts TinTin++ connected to `addr` in a tmux server for test `name`,
+    /// reading the TinTin++ script `setup` before it connects.
+    fn start_tintin(name: &str, addr: SocketAddr, setup: &str) -> Tmux {
+        let scratch = ScratchDir::create(name);
+        let script = scratch.write("setup.tin", setup);
+        let command = Kind::TinTin.command_line_with_setup(addr, Some(&script));
+        let mut tmux = Tmux::start(name, &command);
+        tmux.scratch = Some(scratch);
         tmux
     }
 
@@ -164,6 +251,14 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", SESSION])
     }
 
+    /// The whole history (scrollback and screen) with the terminal's soft
+    /// wraps joined: each line is one row as the client wrote it, however
+    /// wide (`capture-pane -J`). A row exactly as wide as the window and
+    /// ended by CR LF stays a line of its own.
+    fn capture_history(&self) -> String {
+        self.run(&["capture-pane", "-p", "-J", "-S", "-", "-t", SESSION])
+    }
+
     /// The screen with its colors and attributes, as tmux re-encodes them in
     /// SGR sequences.
     fn capture_escapes(&self) -> String {
@@ -173,9 +268,23 @@ impl Tmux {
     /// Reads the screen until `ready` holds for it, and returns that screen;
     /// fails the test with the screen after `DEADLINE`.
     fn wait_for_screen(&self, ready: impl Fn(&str) -> bool, what: &str) -> String {
+        self.wait_for(Tmux::capture, ready, what)
+    }
+
+    /// As `wait_for_screen`, for `capture_history`.
+    fn wait_for_history(&self, ready: impl Fn(&str) -> bool, what: &str) -> String {
+        self.wait_for(Tmux::capture_history, ready, what)
+    }
+
+    fn wait_for(
+        &self,
+        capture: fn(&Tmux) -> String,
+        ready: impl Fn(&str) -> bool,
+        what: &str,
+    ) -> String {
         let start = Instant::now();
         loop {
-            let screen = self.capture();
+            let screen = capture(self);
             if ready(&screen) {
                 return screen;
             }
@@ -227,6 +336,14 @@ fn input_line(screen: &str) -> &str {
 /// How many lines of the screen are exactly `line`.
 fn count_lines(screen: &str, line: &str) -> usize {
     lines(screen).into_iter().filter(|l| *l == line).count()
+}
+
+/// How many lines of the screen start with `prefix`.
+fn count_prefixed(screen: &str, prefix: &str) -> usize {
+    lines(screen)
+        .into_iter()
+        .filter(|l| l.starts_with(prefix))
+        .count()
 }
 
 /// One character on the screen and its foreground color as an SGR parameter
@@ -574,17 +691,223 @@ fn backspacing_back_across_a_wrapped_row_leaves_no_stale_row() {
 
     tmux.send_key("Enter");
     observer.expect(&format!("tom: {shorter}"));
-    // "tom: " and 99 x's take 104 columns: the room's line wraps, its second
-    // row holding the last 4 x's.
+    // "tom: " and 99 x's take 104 columns, wider than the window: tavern
+    // wraps the room's line at the width telnet reported (NAWS, 100). The
+    // 99 x's are one word wider than a continuation row (100 columns less
+    // the 5 of the indent under the text), so it is broken where it starts:
+    // the first row filled to 100 columns with 95 x's, the other 4 on a
+    // second row indented by 5 spaces.
+    let first = format!("tom: {}", "x".repeat(95));
+    let rest = format!("{}{}", " ".repeat(5), "x".repeat(4));
     let screen = tmux.wait_for_screen(
-        |s| lines(s).iter().any(|l| l.starts_with("tom: xxx")),
-        "the room's line",
+        |s| {
+            let lines = lines(s);
+            lines
+                .iter()
+                .rposition(|l| l.starts_with("tom: xxx"))
+                .and_then(|at| lines.get(at + 1))
+                .is_some_and(|next| !next.is_empty())
+        },
+        "the room's line and the row after it",
+    );
+    assert_eq!(
+        rows_from(&screen, "tom: xxx", 2),
+        [first.as_str(), rest.as_str()],
+        "the room's line is not wrapped at 100 columns; the screen:\n{screen}"
     );
     assert!(
         !lines(&screen)
             .iter()
             .any(|l| *l == full_row || *l == shorter),
         "typed text left on the screen after Enter:\n{screen}"
+    );
+}
+
+/// `count` words `stem01`, `stem02`... separated by single spaces.
+fn numbered_words(stem: &str, count: usize) -> String {
+    (1..=count)
+        .map(|i| format!("{stem}{i:02}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The rows `prefix` + `text` (ASCII, single spaces, no word wider than a
+/// row) takes when wrapped greedily at spaces to `width` columns, the
+/// continuation rows indented by the prefix's width: as many words on each
+/// row as fit, the space at each break dropped.
+fn wrapped_rows(prefix: &str, text: &str, width: usize) -> Vec<String> {
+    let indent = " ".repeat(prefix.len());
+    let mut rows = vec![prefix.to_owned()];
+    for word in text.split(' ') {
+        let row = rows.last_mut().expect("one row at least");
+        let fresh = row.len() == prefix.len();
+        if fresh {
+            row.push_str(word);
+        } else if row.len() + 1 + word.len() <= width {
+            row.push(' ');
+            row.push_str(word);
+        } else {
+            rows.push(format!("{indent}{word}"));
+        }
+    }
+    for row in &rows {
+        assert!(row.len() <= width, "a word wider than a row: {row:?}");
+    }
+    rows
+}
+
+/// The lines of `screen` from the one starting with `first` on, as many as
+/// `count`, without trailing blanks.
+fn rows_from<'a>(screen: &'a str, first: &str, count: usize) -> Vec<&'a str> {
+    let lines = lines(screen);
+    let start = lines
+        .iter()
+        .rposition(|line| line.starts_with(first))
+        .unwrap_or_else(|| panic!("no line starts with {first:?}:\n{screen}"));
+    lines[start..].iter().take(count).copied().collect()
+}
+
+/// The line of `screen` TinTin++'s `#session` prints for session `s`
+/// connected to `addr`, e.g.
+/// `s    127.0.0.1:40123 (ats)    (mccp 2)`.
+fn tintin_session_line(screen: &str, addr: SocketAddr) -> Option<&str> {
+    let target = format!(" {addr} ");
+    lines(screen)
+        .into_iter()
+        .find(|line| line.starts_with("s ") && line.contains(&target))
+}
+
+/// TinTin++ as a MUD client should be met: tavern learns its name, terminal
+/// type and MTTS bits (TTYPE cycled three times), its window (NAWS), UTF-8
+/// (CHARSET), and it agrees to GMCP and MCCP2. Chat lines wider than its
+/// window arrive wrapped by tavern at word boundaries, continuation rows
+/// indented under the text; after a resize, at the new width.
+#[test]
+fn tintin_negotiates_mtts_naws_charset_gmcp_and_mccp2_and_lines_wrap_at_its_width() {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let tmux = Tmux::start_tintin("tintin-negotiation", server.addr, TINTIN_GMCP_SETUP);
+    sign_on(&tmux, &mut observer, "tin");
+    // What TinTin++ reports as its terminal type: $TERM inside tmux.
+    let terminal = tmux.run(&["show-options", "-gv", "default-terminal"]);
+    let terminal = terminal.trim_end();
+
+    enter_line(&tmux, "/client");
+    let expected = [
+        "*** Your client, as tavern sees it:".to_owned(),
+        "***   client: TINTIN++".to_owned(),
+        format!("***   terminal type: {terminal}"),
+        "***   MTTS: 271 (ANSI, VT100, UTF-8, 256 colors, truecolor)".to_owned(),
+        format!("***   window: {COLUMNS}x{ROWS} (lines wrap at {COLUMNS})"),
+        "***   charset: UTF-8 (agreed by CHARSET)".to_owned(),
+        "***   colors: truecolor (24-bit)".to_owned(),
+        "***   editing: your client edits its own lines".to_owned(),
+        "***   GMCP: on (all packages)".to_owned(),
+        "***   prompts end with: IAC EOR".to_owned(),
+    ];
+    let screen = tmux.wait_for_history(
+        |s| lines(s).contains(&"***   prompts end with: IAC EOR"),
+        "the end of /client's answer",
+    );
+    for line in &expected {
+        assert_eq!(
+            count_lines(&screen, line),
+            1,
+            "/client must show {line:?} once; the screen:\n{screen}"
+        );
+    }
+    assert!(
+        lines(&screen)
+            .iter()
+            .any(|l| l.starts_with("***   compression: MCCP2 on (")),
+        "/client must show MCCP2 on; the screen:\n{screen}"
+    );
+
+    // TinTin++'s own view: its session list marks a compressed connection.
+    enter_line(&tmux, "#session");
+    let screen = tmux.wait_for_history(
+        |s| tintin_session_line(s, server.addr).is_some(),
+        "TinTin++'s session list",
+    );
+    let session = tintin_session_line(&screen, server.addr).expect("just seen");
+    assert!(
+        session.contains("(mccp 2)"),
+        "TinTin++ does not list its session as compressed: {session:?}"
+    );
+
+    // 9 + 146 columns: the first row ends after word13 at column 99 (word14
+    // would reach 106); the second row holds word14..word21 under the text.
+    let width: usize = COLUMNS.parse().expect("a number");
+    let text = numbered_words("word", 21);
+    let rows = wrapped_rows("watcher: ", &text, width);
+    assert_eq!(
+        rows.len(),
+        2,
+        "the test's line must take two rows: {rows:?}"
+    );
+    observer.send_line(&text);
+    let last_word = text.rsplit(' ').next().expect("words");
+    let screen = tmux.wait_for_history(
+        |s| lines(s).iter().any(|l| l.ends_with(last_word)),
+        "the observer's long line",
+    );
+    assert_eq!(
+        rows_from(&screen, "watcher: word01 ", rows.len()),
+        rows,
+        "the line is not wrapped at {width} columns at a word boundary, \
+         continuation indented under the text; the screen:\n{screen}"
+    );
+    let gmcp = format!(
+        r#"GMCP> Comm.Channel.Text {{"channel":"lobby","talker":"watcher","text":"watcher: {text}"}}"#
+    );
+    tmux.wait_for_history(
+        |s| lines(s).contains(&gmcp.as_str()),
+        "the line as GMCP Comm.Channel.Text",
+    );
+
+    // A narrower window: TinTin++ sends NAWS again, up to about 200 ms
+    // after the resize (it checks for one every 10 of its 10 ms pulses), so a
+    // /client typed at once may still be answered with the old width: ask
+    // until tavern has the new one.
+    tmux.run(&["resize-window", "-t", SESSION, "-x", "60"]);
+    let narrow = format!("***   window: 60x{ROWS} (lines wrap at 60)");
+    let start = Instant::now();
+    loop {
+        let answers = count_prefixed(&tmux.capture_history(), "***   prompts end with: ");
+        enter_line(&tmux, "/client");
+        let screen = tmux.wait_for_history(
+            |s| count_prefixed(s, "***   prompts end with: ") > answers,
+            "an answer to /client",
+        );
+        let window = lines(&screen)
+            .into_iter()
+            .rfind(|l| l.starts_with("***   window: "))
+            .expect("just answered");
+        if window == narrow {
+            break;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "tavern never saw the new width; the screen:\n{screen}"
+        );
+    }
+    let text = numbered_words("again", 18);
+    let rows = wrapped_rows("watcher: ", &text, 60);
+    assert_eq!(
+        rows.len(),
+        3,
+        "the test's line must take three rows: {rows:?}"
+    );
+    observer.send_line(&text);
+    let last_word = text.rsplit(' ').next().expect("words");
+    let screen = tmux.wait_for_history(
+        |s| lines(s).iter().any(|l| l.ends_with(last_word)),
+        "the observer's second long line",
+    );
+    assert_eq!(
+        rows_from(&screen, "watcher: again01 ", rows.len()),
+        rows,
+        "the line is not wrapped at the new width of 60; the screen:\n{screen}"
     );
 }
 
@@ -612,4 +935,13 @@ fn the_color_reader_carries_sgr_state_across_lines_as_tmux_captures_do() {
     );
     assert_eq!(foreground_of(escapes, "ann: hi", ": hi"), None);
     assert_eq!(input_line("a\nb  \n\n\n"), "b");
+    assert_eq!(numbered_words("w", 3), "w01 w02 w03");
+    assert_eq!(
+        wrapped_rows("ann: ", "aa bb cc", 10),
+        ["ann: aa bb", "     cc"]
+    );
+    assert_eq!(
+        rows_from("x\nann: a \n  b\nc\n", "ann:", 2),
+        ["ann: a", "  b"]
+    );
 }

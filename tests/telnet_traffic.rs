@@ -184,13 +184,19 @@ fn putty_opening_offers_get_exact_answers_and_never_reach_the_room() {
     putty.send(&ttype_is("XTERM"));
     putty.expect("Nickname: ");
     let answers = negotiation(&putty.raw);
-    // tavern opened with DO TTYPE, DO NAWS; PuTTY's WILL for those are
+    // tavern opened with DO TTYPE, DO NAWS and its MUD offers (EOR,
+    // CHARSET, MSSP, GMCP, MCCP2); PuTTY's WILL for TTYPE and NAWS are
     // acknowledgements and get no answer. The rest are answered once each.
     assert_eq!(
         answers,
         vec![
             (DO, TTYPE),
             (DO, NAWS),
+            (WILL, 25),
+            (WILL, 42),
+            (WILL, 70),
+            (WILL, 201),
+            (WILL, 86),
             (DONT, TSPEED),
             (DONT, NEW_ENVIRON),
             (WILL, ECHO),

@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let policy = Policy {
         echo: control & 0x80 != 0,
+        compression: true,
     };
     let requests = control & 0x40 != 0;
     let max_subnegotiation = usize::from(control & 0x3f);

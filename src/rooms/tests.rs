@@ -5,7 +5,7 @@ use super::*;
 
 struct Member {
     id: MemberId,
-    lines: mpsc::Receiver<Bytes>,
+    lines: mpsc::Receiver<Arc<Message>>,
     kill: CancellationToken,
 }
 
@@ -20,7 +20,6 @@ fn join(rooms: &mut Rooms, nick: &str, queue: usize, now: Instant) -> Result<Mem
     rooms.apply(
         Request::Join {
             nick: Nick::parse(nick, 16).unwrap(),
-            color: false,
             outbox: Outbox {
                 lines,
                 kill: kill.clone(),
@@ -40,7 +39,7 @@ fn join(rooms: &mut Rooms, nick: &str, queue: usize, now: Instant) -> Result<Mem
 fn drain(member: &mut Member) -> String {
     let mut text = String::new();
     while let Ok(line) = member.lines.try_recv() {
-        text.push_str(&String::from_utf8_lossy(&line));
+        text.push_str(&String::from_utf8_lossy(line.render(render::Class::PLAIN)));
     }
     text
 }
@@ -154,4 +153,74 @@ fn an_empty_room_other_than_the_default_disappears() {
     command(&mut rooms, &ann, Command::Join("lobby".into()), now);
     assert!(!rooms.rooms.contains_key("games"));
     assert!(rooms.rooms.contains_key("lobby"));
+}
+
+/// Everything queued for `member` as GMCP roster payloads ("Room.AddPlayer
+/// {...}"), without the IAC framing.
+fn drain_roster(member: &mut Member) -> Vec<String> {
+    let mut roster = Vec::new();
+    while let Ok(message) = member.lines.try_recv() {
+        if let Some(bytes) = message.roster() {
+            for frame in bytes.split(|&b| b == 0xff) {
+                if let Some(payload) = frame.strip_prefix(&[0xfa, 0xc9][..]) {
+                    roster.push(String::from_utf8_lossy(payload).into_owned());
+                }
+            }
+        }
+    }
+    roster
+}
+
+#[test]
+fn the_roster_follows_arrivals_renames_moves_and_departures() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    assert_eq!(
+        drain_roster(&mut ann),
+        [r#"Room.Players [{"fullname":"ann","name":"ann"}]"#]
+    );
+    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
+    assert_eq!(
+        drain_roster(&mut bob),
+        [r#"Room.Players [{"fullname":"ann","name":"ann"},{"fullname":"bob","name":"bob"}]"#]
+    );
+    assert_eq!(
+        drain_roster(&mut ann),
+        [r#"Room.AddPlayer {"fullname":"bob","name":"bob"}"#]
+    );
+    let (reply, _answer) = oneshot::channel();
+    rooms.apply(
+        Request::Rename {
+            id: bob.id,
+            nick: Nick::parse("rob", 16).unwrap(),
+            reply,
+        },
+        now,
+    );
+    assert_eq!(
+        drain_roster(&mut ann),
+        [
+            r#"Room.RemovePlayer "bob""#,
+            r#"Room.AddPlayer {"fullname":"rob","name":"rob"}"#
+        ]
+    );
+    command(&mut rooms, &bob, Command::Join("games".into()), now);
+    assert_eq!(drain_roster(&mut ann), [r#"Room.RemovePlayer "rob""#]);
+    assert_eq!(
+        drain_roster(&mut bob),
+        [
+            r#"Room.RemovePlayer "bob""#,
+            r#"Room.AddPlayer {"fullname":"rob","name":"rob"}"#,
+            r#"Room.Players [{"fullname":"rob","name":"rob"}]"#
+        ]
+    );
+    rooms.apply(
+        Request::Leave {
+            id: ann.id,
+            reason: LeaveReason::Quit(None),
+        },
+        now,
+    );
+    assert!(drain_roster(&mut bob).is_empty(), "ann was in another room");
 }

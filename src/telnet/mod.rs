@@ -11,7 +11,9 @@
 //! 2. [`Telnet::poll_event`] until `None`, acting on each event;
 //! 3. [`Telnet::poll_transmit`] and write what it returns (answers to the
 //!    client's negotiation, and requests made with [`Telnet::enable`] and
-//!    friends) before or together with any other output.
+//!    friends) before or together with any other output. An answer is
+//!    released only once the event it belongs to has been polled, so output
+//!    the caller writes in reaction to earlier events comes before it.
 //!
 //! Output text is encoded with [`encode_text`]: IAC doubled, `\n` as CR LF.
 
@@ -58,8 +60,20 @@ pub struct Telnet {
     events: VecDeque<Event>,
     /// Scratch space for the parser's output, kept to avoid an allocation per read.
     parsed: Vec<Parsed>,
-    /// Bytes to send: negotiation answers and requests.
+    /// Bytes to send now: our requests, and answers already released.
     transmit: BytesMut,
+    /// Answers to the client's negotiation, each with the count of polled
+    /// events at which it is released: the events before it and the one it
+    /// belongs to. The caller thus sees an answer only after the event it
+    /// answers, and can change how it writes on that event first (MCCP2 ends
+    /// on `DONT MCCP2`: the `WONT` must follow the end of the zlib stream,
+    /// even when a line and the DONT came in one read).
+    held: VecDeque<(u64, Bytes)>,
+    /// Where `options` writes an answer before it is held.
+    answer: BytesMut,
+    /// Events queued and polled since the start.
+    queued: u64,
+    polled: u64,
 }
 
 impl Telnet {
@@ -71,6 +85,10 @@ impl Telnet {
             events: VecDeque::new(),
             parsed: Vec::new(),
             transmit: BytesMut::new(),
+            held: VecDeque::new(),
+            answer: BytesMut::new(),
+            queued: 0,
+            polled: 0,
         }
     }
 
@@ -87,13 +105,24 @@ impl Telnet {
                 Parsed::Subnegotiation { option, data } => Event::Subnegotiation { option, data },
                 Parsed::Dropped(dropped) => Event::Dropped(dropped),
                 Parsed::Negotiate(verb, option) => {
-                    match self.options.receive(verb, option, &mut self.transmit) {
-                        Negotiated::Changed(change) => Event::Option(change),
-                        Negotiated::Refused { side, option } => Event::Refused { side, option },
-                        Negotiated::Nothing => continue,
+                    let event = match self.options.receive(verb, option, &mut self.answer) {
+                        Negotiated::Changed(change) => Some(Event::Option(change)),
+                        Negotiated::Refused { side, option } => {
+                            Some(Event::Refused { side, option })
+                        }
+                        Negotiated::Nothing => None,
+                    };
+                    if !self.answer.is_empty() {
+                        let release = self.queued + u64::from(event.is_some());
+                        self.held.push_back((release, self.answer.split().freeze()));
+                    }
+                    match event {
+                        Some(event) => event,
+                        None => continue,
                     }
                 }
             };
+            self.queued += 1;
             self.events.push_back(event);
         }
         self.parsed = parsed;
@@ -105,6 +134,9 @@ impl Telnet {
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = self.events.pop_front();
+        if event.is_some() {
+            self.polled += 1;
+        }
         if event.is_none() && self.events.capacity() > 64 {
             // A burst of input left a large queue behind; idle connections
             // should not keep it.
@@ -113,8 +145,19 @@ impl Telnet {
         event
     }
 
-    /// Bytes that must go to the client now, if any.
+    /// Bytes that must go to the client now, if any: requests made so far,
+    /// and answers to the client's negotiation up to the last event polled.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        while let Some((release, _)) = self.held.front()
+            && *release <= self.polled
+        {
+            if let Some((_, answer)) = self.held.pop_front() {
+                self.transmit.put_slice(&answer);
+            }
+        }
+        if self.held.is_empty() && self.held.capacity() > 64 {
+            self.held = VecDeque::new();
+        }
         if self.transmit.is_empty() {
             None
         } else {

@@ -14,7 +14,9 @@
 //! [`Options::is_enabled`]; no other code tracks option state.
 
 use bytes::{BufMut, BytesMut};
-use nectar::constants::{DO, DONT, ECHO, IAC, LINEMODE, NAWS, SGA, WILL, WONT};
+use nectar::constants::{
+    CHARSET, DO, DONT, ECHO, GMCP, IAC, LINEMODE, MCCP2, MSSP, NAWS, SGA, TELOPT_EOR, WILL, WONT,
+};
 
 use super::consts::TTYPE;
 use super::parser::Verb;
@@ -35,6 +37,8 @@ pub struct Policy {
     /// Whether tavern agrees to echo (DO ECHO from the client). Off when the
     /// configuration says clients always edit their own lines.
     pub echo: bool,
+    /// Whether tavern compresses its output (MCCP2) for clients that ask.
+    pub compression: bool,
 }
 
 impl Policy {
@@ -42,7 +46,10 @@ impl Policy {
     pub fn accepts_local(&self, option: u8) -> bool {
         match option {
             ECHO => self.echo,
-            SGA => true,
+            MCCP2 => self.compression,
+            // EOR marks prompts; CHARSET, MSSP and GMCP are the MUD
+            // extensions tavern speaks (the session handles their content).
+            SGA | TELOPT_EOR | CHARSET | MSSP | GMCP => true,
             _ => false,
         }
     }
@@ -50,7 +57,9 @@ impl Policy {
     /// Options tavern lets the client perform when it offers them.
     pub fn accepts_remote(&self, option: u8) -> bool {
         match option {
-            TTYPE | NAWS | SGA => true,
+            // A client may offer CHARSET itself (WILL CHARSET) and then send
+            // its own REQUEST, which the session answers.
+            TTYPE | NAWS | SGA | CHARSET => true,
             // RFC 1184 LINEMODE is refused: tavern edits lines itself or
             // leaves it to the client entirely; a DONT is a clean answer every
             // client that offers LINEMODE handles.

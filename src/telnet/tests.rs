@@ -26,9 +26,17 @@ const MAX_SB: usize = 1024;
 // ---------------------------------------------------------------------------
 // Helpers
 
+/// tavern's policy, with or without server-side echo (compression on).
+fn policy(echo: bool) -> Policy {
+    Policy {
+        echo,
+        compression: true,
+    }
+}
+
 /// Tavern as deployed with server-side echo allowed.
 fn tavern() -> Telnet {
-    Telnet::new(Policy { echo: true }, MAX_SB)
+    Telnet::new(policy(true), MAX_SB)
 }
 
 /// Feeds each chunk as one read, draining events and transmit bytes after
@@ -266,7 +274,7 @@ fn an_empty_subnegotiation_is_reported_with_no_data() {
 
 #[test]
 fn a_subnegotiation_payload_of_exactly_the_limit_is_kept() {
-    let mut telnet = Telnet::new(Policy { echo: true }, 4);
+    let mut telnet = Telnet::new(policy(true), 4);
     let (events, _) = feed(&mut telnet, &[&[IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE]]);
     assert_eq!(events, [subneg(NAWS, &[0, 80, 0, 24])]);
 }
@@ -285,9 +293,9 @@ fn an_oversize_subnegotiation_is_dropped_and_what_follows_is_parsed() {
         Event::Command(Command::AreYouThere),
     ];
     for limit in [0, 1, 8, 28] {
-        let mut telnet = Telnet::new(Policy { echo: true }, limit);
+        let mut telnet = Telnet::new(policy(true), limit);
         assert_eq!(feed(&mut telnet, &[&input]).0, expected, "limit {limit}");
-        let mut telnet = Telnet::new(Policy { echo: true }, limit);
+        let mut telnet = Telnet::new(policy(true), limit);
         assert_eq!(
             feed(&mut telnet, &bytewise(&input)).0,
             expected,
@@ -298,7 +306,7 @@ fn an_oversize_subnegotiation_is_dropped_and_what_follows_is_parsed() {
 
 #[test]
 fn an_oversize_subnegotiation_cut_short_by_a_command_reads_the_command() {
-    let mut telnet = Telnet::new(Policy { echo: true }, 2);
+    let mut telnet = Telnet::new(policy(true), 2);
     let (events, transmit) = feed(&mut telnet, &[&[IAC, SB, TTYPE, 1, 2, 3, IAC, WILL, NAWS]]);
     assert_eq!(
         events,
@@ -406,7 +414,7 @@ fn a_subnegotiation_cut_short_by_another_starts_the_new_one() {
         ],
     );
     // The same from inside an oversize one.
-    let mut telnet = Telnet::new(Policy { echo: true }, 2);
+    let mut telnet = Telnet::new(policy(true), 2);
     let (events, _) = feed(
         &mut telnet,
         &[&[IAC, SB, TTYPE, 1, 2, 3, IAC, SB, 201, 7, IAC, SE]],
@@ -697,7 +705,7 @@ fn an_unknown_option_asked_ten_times_gets_one_refusal_per_request_and_no_more() 
 
 #[test]
 fn do_echo_is_accepted_when_tavern_echoes() {
-    let mut telnet = Telnet::new(Policy { echo: true }, MAX_SB);
+    let mut telnet = Telnet::new(policy(true), MAX_SB);
     let (events, transmit) = feed(&mut telnet, &[&[IAC, DO, ECHO]]);
     assert_eq!(events, [on(Side::Local, ECHO)]);
     assert_eq!(transmit, [IAC, WILL, ECHO]);
@@ -706,7 +714,7 @@ fn do_echo_is_accepted_when_tavern_echoes() {
 
 #[test]
 fn do_echo_is_refused_when_tavern_does_not_echo() {
-    let mut telnet = Telnet::new(Policy { echo: false }, MAX_SB);
+    let mut telnet = Telnet::new(policy(false), MAX_SB);
     let (events, transmit) = feed(&mut telnet, &[&[IAC, DO, ECHO]]);
     assert_eq!(
         events,
@@ -885,10 +893,10 @@ const TRIED: [u8; 8] = [
 
 #[test]
 fn a_tavern_asking_everything_of_a_refusing_tavern_goes_quiet() {
-    let mut a = Telnet::new(Policy { echo: true }, MAX_SB);
+    let mut a = Telnet::new(policy(true), MAX_SB);
     // The far side only answers, and refuses all it can: no echo either way,
     // nothing it does not know.
-    let mut b = Telnet::new(Policy { echo: false }, MAX_SB);
+    let mut b = Telnet::new(policy(false), MAX_SB);
     for option in TRIED {
         a.enable(Side::Remote, option);
         a.enable(Side::Local, option);
@@ -914,8 +922,8 @@ fn a_tavern_asking_everything_of_a_refusing_tavern_goes_quiet() {
 
 #[test]
 fn two_taverns_asking_everything_of_each_other_at_once_go_quiet_and_agree() {
-    let mut a = Telnet::new(Policy { echo: true }, MAX_SB);
-    let mut b = Telnet::new(Policy { echo: false }, MAX_SB);
+    let mut a = Telnet::new(policy(true), MAX_SB);
+    let mut b = Telnet::new(policy(false), MAX_SB);
     for option in TRIED {
         a.enable(Side::Remote, option);
         a.enable(Side::Local, option);
@@ -942,8 +950,8 @@ fn two_taverns_asking_everything_of_each_other_at_once_go_quiet_and_agree() {
 /// not. Every request is answered now; this is the plain case.
 #[test]
 fn repeated_refused_requests_then_our_own_request_leave_both_sides_agreeing() {
-    let mut tavern = Telnet::new(Policy { echo: false }, MAX_SB);
-    let mut client = Telnet::new(Policy { echo: false }, MAX_SB);
+    let mut tavern = Telnet::new(policy(false), MAX_SB);
+    let mut client = Telnet::new(policy(false), MAX_SB);
     for _ in 0..4 {
         client.enable(Side::Remote, ECHO);
         exchange_until_quiet(&mut client, &mut tavern);
@@ -1037,7 +1045,7 @@ const PUTTY_OPENING: &[u8] = &[
 
 #[test]
 fn puttys_opening_negotiation_gets_the_expected_answers() {
-    let mut telnet = Telnet::new(Policy { echo: true }, MAX_SB);
+    let mut telnet = Telnet::new(policy(true), MAX_SB);
     let (events, transmit) = feed(&mut telnet, &[PUTTY_OPENING]);
     assert_eq!(
         transmit,
@@ -1346,7 +1354,7 @@ fn split_input() -> impl Strategy<Value = (Vec<u8>, Vec<usize>, bool, usize)> {
 }
 
 fn run_with(echo: bool, max_sb: usize, chunks: &[&[u8]]) -> (Vec<Event>, Vec<u8>) {
-    feed(&mut Telnet::new(Policy { echo }, max_sb), chunks)
+    feed(&mut Telnet::new(policy(echo), max_sb), chunks)
 }
 
 /// 256 cases, a few seconds; `PROPTEST_CASES=N` runs more.
@@ -1444,8 +1452,8 @@ proptest! {
         echo_a in any::<bool>(),
         echo_b in any::<bool>(),
     ) {
-        let mut a = Telnet::new(Policy { echo: echo_a }, MAX_SB);
-        let mut b = Telnet::new(Policy { echo: echo_b }, MAX_SB);
+        let mut a = Telnet::new(policy(echo_a), MAX_SB);
+        let mut b = Telnet::new(policy(echo_b), MAX_SB);
         let mut options = Vec::new();
         for (on_a, local, enable, option, rounds) in ops {
             options.push(option);
@@ -1468,4 +1476,33 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn an_answer_is_released_only_after_the_event_it_answers_is_polled() {
+    // A line and a refusal in one read: a session that changes its output on
+    // the refusal (MCCP2 ending on DONT) must see the event before the answer.
+    let mut telnet = tavern();
+    telnet.handle_input(&[IAC, WILL, UNKNOWN, b'a', b'\r', b'\n', IAC, DO, UNKNOWN]);
+    assert_eq!(telnet.poll_transmit(), None, "nothing before its event");
+    assert!(matches!(telnet.poll_event(), Some(Event::Refused { .. })));
+    assert_eq!(
+        telnet.poll_transmit().as_deref(),
+        Some(&[IAC, DONT, UNKNOWN][..])
+    );
+    assert_eq!(
+        telnet.poll_event(),
+        Some(Event::Data(Bytes::from_static(b"a")))
+    );
+    assert_eq!(telnet.poll_event(), Some(Event::EndOfLine));
+    assert_eq!(
+        telnet.poll_transmit(),
+        None,
+        "the second answer waits for its event"
+    );
+    assert!(matches!(telnet.poll_event(), Some(Event::Refused { .. })));
+    assert_eq!(
+        telnet.poll_transmit().as_deref(),
+        Some(&[IAC, WONT, UNKNOWN][..])
+    );
 }
