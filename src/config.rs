@@ -83,6 +83,25 @@ pub struct Config {
     /// Combining marks kept per grapheme cluster; enough for every script,
     /// too few for "Zalgo" text that smears over neighbouring lines.
     pub max_combining_marks: usize,
+    /// Connections held at once; more are refused with a one-line message
+    /// before any negotiation, so a flood of sockets cannot exhaust the
+    /// process's file descriptors.
+    pub max_connections: usize,
+    /// Connections held at once from one IP address, so one host cannot take
+    /// every place.
+    pub max_connections_per_ip: usize,
+    /// Lines per second a user may send once the burst is used up; lines
+    /// over it wait their turn (never dropped). 0 turns flood control off.
+    pub flood_lines_per_sec: u32,
+    /// Lines a user may send at once before flood control delays them.
+    pub flood_burst: u32,
+    /// Seconds a signed-on user may send nothing before being disconnected;
+    /// 0 (the default) never disconnects idle users.
+    pub idle_timeout_secs: u64,
+    /// Telnet negotiations (WILL/WONT/DO/DONT and subnegotiations) one
+    /// connection may send; a real client sends a few dozen, so a connection
+    /// past this is abusing the answers it gets and is closed.
+    pub max_negotiations: usize,
     /// Offer MCCP2 compression to MUD clients; it saves their bandwidth at the
     /// cost of server CPU per compressed connection.
     pub compression: bool,
@@ -119,6 +138,12 @@ impl Default for Config {
             negotiation_wait_ms: 1000,
             max_subnegotiation: 8192,
             max_combining_marks: 4,
+            max_connections: 10_000,
+            max_connections_per_ip: 20,
+            flood_lines_per_sec: 4,
+            flood_burst: 10,
+            idle_timeout_secs: 0,
+            max_negotiations: 500,
             compression: true,
             fallback_charset: Charset::Utf8,
             mssp_contact: String::new(),
@@ -265,6 +290,17 @@ impl Config {
             return Err(invalid("negotiation_wait_ms", "must be at most 60000"));
         }
         in_range("max_subnegotiation", self.max_subnegotiation, 64, 1_048_576)?;
+        in_range("max_connections", self.max_connections, 1, 1_000_000)?;
+        in_range(
+            "max_connections_per_ip",
+            self.max_connections_per_ip,
+            1,
+            1_000_000,
+        )?;
+        if self.flood_burst < 1 {
+            return Err(invalid("flood_burst", "must be at least 1"));
+        }
+        in_range("max_negotiations", self.max_negotiations, 16, 1_000_000)?;
         if self.max_combining_marks > 32 {
             return Err(invalid("max_combining_marks", "must be at most 32"));
         }
@@ -283,6 +319,11 @@ impl Config {
     /// How long a new connection may take to sign on.
     pub fn signon_timeout(&self) -> Duration {
         Duration::from_secs(self.signon_timeout_secs)
+    }
+
+    /// How long a signed-on user may be idle, if there is a limit.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        (self.idle_timeout_secs > 0).then(|| Duration::from_secs(self.idle_timeout_secs))
     }
 
     /// How long to wait for a client's telnet answers.

@@ -19,7 +19,7 @@
 //! - [`gmcp`], [`mssp`], [`mccp`]: the MUD protocols, sans-IO.
 //! - [`banner`]: the welcome banner admins edit on disk.
 //! - [`session`]: one task per connection, tying the above together.
-//! - [`server`]: the accept loop and shutdown.
+//! - [`server`]: the accept loop, connection limits ([`limits`]) and shutdown.
 //! - [`config`]: figment configuration: defaults, `tavern.toml`, `TAVERN_*`.
 
 pub mod banner;
@@ -29,6 +29,7 @@ pub mod command;
 pub mod config;
 pub mod editor;
 pub mod gmcp;
+pub mod limits;
 pub mod mccp;
 pub mod mssp;
 pub mod names;

@@ -145,11 +145,11 @@ impl Nick {
         &self.display
     }
 
-    /// The form uniqueness is decided on: "Ann" and "ANN" share one.
+    /// The form uniqueness is decided on: "Ann", "ANN" and "Аnn" with a
+    /// Cyrillic А share one.
     ///
-    /// This is full Unicode case folding of the NFC form, re-normalized to
-    /// NFC. It deliberately does not use NFKC or a confusables skeleton: that
-    /// ("Аnn" with a Cyrillic А vs "Ann") is a separate, later change.
+    /// Full Unicode case folding, the UTS #39 confusable skeleton, case
+    /// folding again, NFC: names a reader cannot tell apart are one name.
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -222,7 +222,14 @@ fn parse_name(input: &str, kind: NameKind, max: usize) -> Result<(String, String
         return Err(NameError::TooWide { kind, max });
     }
 
-    let key = caseless::default_case_fold_str(&display).nfc().collect();
+    // The key makes names that look alike clash, as names that differ only
+    // in case do: the UTS #39 confusable skeleton (`аdmin` with a Cyrillic а
+    // is `admin`, `rn` is `m`), between two case foldings, because the
+    // skeleton's prototypes are of either case (`0` becomes `O`, which must
+    // then meet `o`).
+    let folded = caseless::default_case_fold_str(&display);
+    let skeleton: String = unicode_security::skeleton(&folded).collect();
+    let key = caseless::default_case_fold_str(&skeleton).nfc().collect();
     Ok((display, key))
 }
 
@@ -635,5 +642,33 @@ mod tests {
             let _ = Nick::parse(&input, max);
             let _ = RoomName::parse(&input);
         }
+    }
+}
+
+#[cfg(test)]
+mod confusable_tests {
+    use super::*;
+
+    fn same_key(a: &str, b: &str) -> bool {
+        Nick::parse(a, 16).unwrap().key() == Nick::parse(b, 16).unwrap().key()
+    }
+
+    #[test]
+    fn look_alike_nicks_share_a_key() {
+        assert!(same_key("admin", "\u{430}dmin"), "Cyrillic а");
+        assert!(same_key("admin", "ADMIN"));
+        assert!(same_key("paypal", "p\u{430}yp\u{430}l"));
+        assert!(same_key("Straße", "STRASSE"));
+        assert!(same_key("modern", "rnodern"), "rn looks like m");
+        assert!(same_key("bob0", "bobO"), "zero and O");
+        assert!(same_key("bill", "bi1l"), "one and l");
+    }
+
+    #[test]
+    fn different_names_stay_different() {
+        assert!(!same_key("ann", "anna"));
+        assert!(!same_key("bob", "rob"));
+        assert!(!same_key("日本", "中国"));
+        assert!(!same_key("Ωmega", "omega"));
     }
 }

@@ -47,6 +47,8 @@ pub enum LeaveReason {
     Quit(Option<String>),
     ConnectionLost,
     NotReading,
+    /// Signed on but silent past `idle_timeout_secs`.
+    Idle,
     Shutdown,
 }
 
@@ -279,6 +281,7 @@ impl Rooms {
             LeaveReason::Quit(Some(message)) => format!(" has quit ({message})"),
             LeaveReason::ConnectionLost => " lost their connection".to_owned(),
             LeaveReason::NotReading => " was disconnected (not reading)".to_owned(),
+            LeaveReason::Idle => " was disconnected (idle)".to_owned(),
             // Everyone is being told the server is going down; a leave notice
             // per member would be N² lines for nothing.
             LeaveReason::Shutdown => return,

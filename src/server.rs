@@ -5,13 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::time::sleep;
+use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::config::Config;
+use crate::limits::Connections;
 use crate::names::RoomName;
 use crate::rooms;
 use crate::session::{self, Context};
@@ -19,6 +21,9 @@ use crate::session::{self, Context};
 /// How long sessions get to say goodbye at shutdown before the server stops
 /// waiting for them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How long the one-line refusal of a connection over the limits may take.
+const REFUSAL_WRITE: Duration = Duration::from_millis(500);
 
 /// Longest pause after failed accepts (e.g. out of file descriptors), so the
 /// loop neither spins nor gives up.
@@ -43,6 +48,10 @@ pub async fn run(
         rooms,
         started,
     });
+    let connections = Connections::new(
+        ctx.config.max_connections,
+        ctx.config.max_connections_per_ip,
+    );
     let sessions = TaskTracker::new();
     let mut backoff = Duration::from_millis(10);
     info!(addr = %listener.local_addr()?, "listening");
@@ -54,12 +63,33 @@ pub async fn run(
         match accepted {
             Ok((stream, peer)) => {
                 backoff = Duration::from_millis(10);
+                let permit = match connections.admit(peer.ip()) {
+                    Ok(permit) => permit,
+                    Err(refusal) => {
+                        info!(%peer, ?refusal, open = connections.open(), "connection refused");
+                        let message = refusal.message(&ctx.config.server_name);
+                        // A new socket's send buffer has room for one line;
+                        // the bound only matters for a peer gone already.
+                        tokio::spawn(async move {
+                            let mut stream = stream;
+                            let _ =
+                                timeout(REFUSAL_WRITE, stream.write_all(message.as_bytes())).await;
+                        });
+                        continue;
+                    }
+                };
                 if let Err(e) = stream.set_nodelay(true) {
                     warn!(%peer, error = %e, "set_nodelay failed");
                 }
                 let span = info_span!("conn", %peer, nick = tracing::field::Empty);
-                sessions
-                    .spawn(session::run(stream, ctx.clone(), shutdown.clone()).instrument(span));
+                let session = session::run(stream, ctx.clone(), shutdown.clone());
+                sessions.spawn(
+                    async move {
+                        session.await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
             }
             Err(e) => {
                 error!(error = %e, backoff_ms = backoff.as_millis() as u64, "accept failed");

@@ -29,7 +29,7 @@ use nectar::constants::{
     CHARSET, CHARSET_ACCEPTED, CHARSET_REJECTED, CHARSET_REQUEST, ECHO, EOR, GA, IAC, NAWS, SB, SE,
     SGA, TELOPT_EOR,
 };
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
@@ -45,6 +45,7 @@ use crate::command::{Command, Input};
 use crate::config::{Config, LineEditing};
 use crate::editor::{Editor, Line, Mode};
 use crate::gmcp::{self, GMCP, Supports};
+use crate::limits::TokenBucket;
 use crate::mccp::{Compressor, MCCP2};
 use crate::mssp::{self, MSSP};
 use crate::names::Nick;
@@ -77,6 +78,13 @@ const MAX_EARLY_LINES: usize = 16;
 /// How long a goodbye may take to write at shutdown or /quit.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Input read and thrown away after a goodbye, at most, while waiting for the
+/// client to close (see `finish`).
+const LINGER_BYTES: usize = 1024 * 1024;
+
+/// How long a client may send nothing before that wait ends.
+const LINGER_QUIET: Duration = Duration::from_millis(50);
+
 /// The charsets tavern offers in its CHARSET REQUEST, best first.
 const CHARSET_OFFER: &[u8] = b";UTF-8;ISO-8859-1";
 
@@ -103,6 +111,10 @@ enum End {
     NotReading,
     Shutdown,
     SignOnTimeout,
+    /// Silent past the idle timeout.
+    Idle,
+    /// More telnet negotiations than any real client sends.
+    NegotiationFlood,
 }
 
 /// One connection. See the module docs.
@@ -141,6 +153,15 @@ struct Session {
     mssp_wanted: bool,
     /// The port the client connected to, for MSSP.
     port: u16,
+    /// Flood control for typed lines.
+    flood: TokenBucket,
+    /// A line over the flood limit, waiting for its turn; input is not read
+    /// meanwhile, so nothing more piles up.
+    delayed: Option<(Line, Instant)>,
+    /// The user has been told their lines are delayed (once per burst).
+    flood_told: bool,
+    /// Telnet negotiations received, against `max_negotiations`.
+    negotiations: usize,
 }
 
 /// Runs one connection to its end. Never panics on client input; every way
@@ -181,6 +202,14 @@ pub async fn run(stream: TcpStream, ctx: Arc<Context>, shutdown: CancellationTok
         gmcp: Supports::default(),
         mssp_wanted: false,
         port,
+        flood: TokenBucket::new(
+            config.flood_lines_per_sec,
+            config.flood_burst,
+            Instant::now().into_std(),
+        ),
+        delayed: None,
+        flood_told: false,
+        negotiations: 0,
         ctx: ctx.clone(),
     };
     info!("connected");
@@ -219,7 +248,14 @@ impl Session {
                         None => return End::NotReading,
                     }
                 }
-                event = self.input.next(), if can_take_work => {
+                _ = sleep_until(self.delayed.as_ref().map_or_else(Instant::now, |(_, at)| *at)), if self.delayed.is_some() => {
+                    if let Some((line, _)) = self.delayed.take()
+                        && let Some(end) = self.on_line(line).await
+                    {
+                        return end;
+                    }
+                }
+                event = self.input.next(), if can_take_work && self.delayed.is_none() => {
                     match event {
                         Some(Ok(event)) => {
                             if let Some(end) = self.on_event(event).await {
@@ -321,6 +357,19 @@ impl Session {
     }
 
     async fn on_event(&mut self, event: Event) -> Option<End> {
+        if matches!(
+            event,
+            Event::Option(_) | Event::Refused { .. } | Event::Subnegotiation { .. }
+        ) {
+            self.negotiations += 1;
+            if self.negotiations > self.ctx.config.max_negotiations {
+                warn!(
+                    max = self.ctx.config.max_negotiations,
+                    "too many telnet negotiations, closing"
+                );
+                return Some(End::NegotiationFlood);
+            }
+        }
         match event {
             Event::Data(bytes) => {
                 if self.info.input_evidence(&bytes) {
@@ -335,6 +384,27 @@ impl Session {
                     self.editor.set_charset(self.info.charset);
                 }
                 let line = self.editor.end_of_line(&mut self.pending);
+                if let Phase::Chatting(_) = self.phase {
+                    let now = Instant::now();
+                    match self.flood.take(now.into_std()) {
+                        None => self.flood_told = false,
+                        Some(wait) => {
+                            if !std::mem::replace(&mut self.flood_told, true) {
+                                info!(
+                                    wait_ms = wait.as_millis() as u64,
+                                    "flood control: delaying lines"
+                                );
+                                let rate = self.ctx.config.flood_lines_per_sec;
+                                self.notice(
+                                    Tone::Error,
+                                    &format!("You are sending lines faster than {rate} a second; they are delayed, not lost."),
+                                );
+                            }
+                            self.delayed = Some((line, now + wait));
+                            return None;
+                        }
+                    }
+                }
                 return self.on_line(line).await;
             }
             Event::Command(command) => match command {
@@ -576,7 +646,7 @@ impl Session {
                 None
             }
             Phase::SigningOn => Some(End::SignOnTimeout),
-            Phase::Chatting(_) => None,
+            Phase::Chatting(_) => Some(End::Idle),
         }
     }
 
@@ -675,7 +745,11 @@ impl Session {
             Ok(Ok(id)) => {
                 tracing::Span::current().record("nick", tracing::field::display(&nick));
                 self.phase = Phase::Chatting(id);
-                self.deadline = None;
+                self.deadline = self
+                    .ctx
+                    .config
+                    .idle_timeout()
+                    .map(|idle| Instant::now() + idle);
                 self.lines = Some(incoming);
                 self.editor.set_prompt("", &mut self.pending);
                 None
@@ -690,8 +764,12 @@ impl Session {
     }
 
     async fn chat(&mut self, id: MemberId, line: Line) -> Option<End> {
+        if let Some(idle) = self.ctx.config.idle_timeout() {
+            self.deadline = Some(Instant::now() + idle);
+        }
         if line.truncated {
             let max = self.ctx.config.max_line_length;
+            info!(max, "line cut to the length limit");
             self.notice(
                 Tone::Error,
                 &format!("Your line was too long and was cut to {max} characters."),
@@ -930,6 +1008,8 @@ impl Session {
             End::ConnectionLost => Some(LeaveReason::ConnectionLost),
             End::NotReading => Some(LeaveReason::NotReading),
             End::Shutdown => Some(LeaveReason::Shutdown),
+            End::Idle => Some(LeaveReason::Idle),
+            End::NegotiationFlood => Some(LeaveReason::ConnectionLost),
             End::SignOnTimeout => None,
         };
         if let (Phase::Chatting(id), Some(reason)) = (self.phase, reason) {
@@ -951,6 +1031,13 @@ impl Session {
                 self.ctx.config.server_name
             )),
             End::SignOnTimeout => Some("You took too long to sign on. Goodbye!".to_owned()),
+            End::Idle => Some(format!(
+                "You were idle for {} seconds. Goodbye!",
+                self.ctx.config.idle_timeout_secs
+            )),
+            End::NegotiationFlood => {
+                Some("Too many telnet negotiations from your client. Goodbye!".to_owned())
+            }
             End::ConnectionLost | End::NotReading => None,
         };
         if let Some(goodbye) = goodbye {
@@ -975,6 +1062,23 @@ impl Session {
                 let _ = self.output.shutdown().await;
             };
             let _ = timeout(GOODBYE_TIMEOUT, flush).await;
+            // Closing a socket with unread input makes the kernel send RST,
+            // and the client's kernel then throws away the goodbye before
+            // it is read. Read and discard what the client is still sending
+            // (bounded in time and bytes) until it closes or goes quiet, so
+            // the last line is seen; a quiet client costs one short wait.
+            let input = self.input.get_mut();
+            let linger = async {
+                let mut scratch = [0u8; 4096];
+                let mut left = LINGER_BYTES;
+                while left > 0 {
+                    match timeout(LINGER_QUIET, input.read(&mut scratch)).await {
+                        Ok(Ok(0) | Err(_)) | Err(_) => break,
+                        Ok(Ok(n)) => left = left.saturating_sub(n),
+                    }
+                }
+            };
+            let _ = timeout(GOODBYE_TIMEOUT, linger).await;
         }
     }
 }

@@ -75,6 +75,31 @@ fn a_nick_taken_under_case_folding_is_refused_and_another_accepted() {
 }
 
 #[test]
+fn a_look_alike_of_a_nick_in_use_is_refused_as_taken_and_cannot_impersonate() {
+    let server = TestServer::start();
+    let mut admin = Client::sign_on(server.addr, "admin");
+    let mut other = Client::connect(server.addr);
+    other.expect("Nickname:");
+    // A Cyrillic а (U+0430), capitals, and rn for m: each looks like
+    // a nick in use, so each is taken.
+    for lookalike in ["\u{430}dmin", "ADMIN", "adrnin"] {
+        other.send_line(lookalike);
+        let answer = other.expect("taken");
+        assert!(answer.contains(lookalike), "{answer:?}");
+        other.expect("Nickname:");
+    }
+    other.send_line("mallory");
+    other.expect("Welcome, mallory!");
+    // Nor can a renamed user take the look-alike later.
+    other.send_line("/nick \u{430}dmin");
+    other.expect("taken");
+    // And /msg to the look-alike reaches the real admin, who is the only one.
+    other.send_line("/msg \u{430}dmin hi");
+    admin.expect("[msg from mallory] hi");
+    server.stop();
+}
+
+#[test]
 fn an_empty_line_at_the_prompt_is_ignored() {
     let server = TestServer::start();
     let mut ann = Client::connect(server.addr);

@@ -69,7 +69,7 @@ pub struct Telnet {
     /// on `DONT MCCP2`: the `WONT` must follow the end of the zlib stream,
     /// even when a line and the DONT came in one read).
     held: VecDeque<(u64, Bytes)>,
-    /// Where `options` writes an answer before it is held.
+    /// Where `options` writes an answer or a request before it is queued.
     answer: BytesMut,
     /// Events queued and polled since the start.
     queued: u64,
@@ -167,12 +167,29 @@ impl Telnet {
 
     /// Asks for `option` on `side` (RFC 1143: only if not on or asked already).
     pub fn enable(&mut self, side: Side, option: u8) {
-        self.options.enable(side, option, &mut self.transmit);
+        self.options.enable(side, option, &mut self.answer);
+        self.queue_request();
     }
 
     /// Asks for `option` on `side` to be turned off.
     pub fn disable(&mut self, side: Side, option: u8) {
-        self.options.disable(side, option, &mut self.transmit);
+        self.options.disable(side, option, &mut self.answer);
+        self.queue_request();
+    }
+
+    /// A request of ours goes out at once, but never ahead of an answer
+    /// generated before it: the option state already counts that answer as
+    /// sent, and the peer must see the two in that order.
+    fn queue_request(&mut self) {
+        if self.answer.is_empty() {
+            return;
+        }
+        let request = self.answer.split().freeze();
+        if self.held.is_empty() {
+            self.transmit.put_slice(&request);
+        } else {
+            self.held.push_back((self.polled, request));
+        }
     }
 
     /// Whether `option` is on for `side`.
@@ -187,9 +204,10 @@ impl Telnet {
 
     /// Queues `IAC SB option payload IAC SE`, doubling any IAC in the payload.
     pub fn send_subnegotiation(&mut self, option: u8, payload: &[u8]) {
-        self.transmit.put_slice(&[IAC, SB, option]);
-        escape_iac(payload, &mut self.transmit);
-        self.transmit.put_slice(&[IAC, SE]);
+        self.answer.put_slice(&[IAC, SB, option]);
+        escape_iac(payload, &mut self.answer);
+        self.answer.put_slice(&[IAC, SE]);
+        self.queue_request();
     }
 }
 

@@ -14,11 +14,16 @@ use tokio_util::sync::CancellationToken;
 /// machines are small and shared.
 pub const DEADLINE: Duration = Duration::from_secs(15);
 
-/// A configuration for tests: loopback, port 0, short negotiation wait.
+/// A configuration for tests: loopback, port 0, short negotiation wait; every
+/// test client comes from 127.0.0.1 and types as fast as it can, so the
+/// per-address limit is high and flood control off (tests/limits.rs turns
+/// them on).
 pub fn test_config() -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         negotiation_wait_ms: 300,
+        max_connections_per_ip: 10_000,
+        flood_lines_per_sec: 0,
         ..Config::default()
     }
 }

@@ -1,0 +1,143 @@
+//! The limits a user can run into, each seen from the user's side: what they
+//! are told, and that everyone else carries on.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Client, TestServer, test_config};
+use tavern::Config;
+
+fn server(config: Config) -> TestServer {
+    TestServer::with_config(config)
+}
+
+#[test]
+fn lines_over_the_flood_limit_are_delayed_in_order_and_none_is_lost() {
+    let server = server(Config {
+        flood_lines_per_sec: 20,
+        flood_burst: 3,
+        ..test_config()
+    });
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut fast = Client::sign_on(server.addr, "fast");
+    let paste: String = (0..12).map(|i| format!("line {i:02}\r\n")).collect();
+    fast.send(paste.as_bytes());
+    fast.expect("they are delayed, not lost");
+    for i in 0..12 {
+        watcher.expect(&format!("fast: line {i:02}"));
+    }
+    let told = fast.rest();
+    assert_eq!(
+        told.matches("they are delayed").count(),
+        0,
+        "told once per burst, not per line: {told}"
+    );
+    // Others are not held up meanwhile.
+    watcher.send_line("still here");
+    fast.expect("watcher: still here");
+    server.stop();
+}
+
+#[test]
+fn connections_over_the_per_address_limit_get_one_line_and_are_closed() {
+    let server = server(Config {
+        max_connections_per_ip: 2,
+        ..test_config()
+    });
+    let mut first = Client::sign_on(server.addr, "first");
+    let second = Client::connect(server.addr);
+    let mut third = Client::connect(server.addr);
+    third.expect("Too many connections from your address (at most 2)");
+    third.expect_closed();
+    assert!(
+        !third.visible().contains("Nickname"),
+        "refused before any negotiation or banner"
+    );
+    // The others carry on, and a place freed is a place again.
+    first.send_line("/who");
+    first.expect("In lobby");
+    second.close();
+    // The server frees the place when it sees the close; until then a new
+    // connection may still be refused.
+    let start = std::time::Instant::now();
+    let mut again = None;
+    while again.is_none() && start.elapsed() < common::DEADLINE {
+        let mut client = Client::connect(server.addr);
+        while client.pump() && !client.visible().contains("Nickname:") {
+            assert!(start.elapsed() < common::DEADLINE, "no answer");
+        }
+        if client.visible().contains("Nickname:") {
+            again = Some(client);
+        } else {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    assert!(again.is_some(), "the freed place was never given back");
+    server.stop();
+}
+
+#[test]
+fn connections_over_the_total_limit_are_told_the_server_is_full() {
+    let server = server(Config {
+        max_connections: 1,
+        server_name: "Pony".into(),
+        ..test_config()
+    });
+    let mut only = Client::sign_on(server.addr, "only");
+    let mut extra = Client::connect(server.addr);
+    extra.expect("Pony is full (1 connections)");
+    extra.expect_closed();
+    only.send_line("hello");
+    only.expect("only: hello");
+    server.stop();
+}
+
+#[test]
+fn an_idle_user_is_disconnected_and_the_room_told() {
+    let server = server(Config {
+        idle_timeout_secs: 1,
+        ..test_config()
+    });
+    let mut sleepy = Client::sign_on(server.addr, "sleepy");
+    let mut watcher = Client::connect(server.addr);
+    watcher.expect("Nickname:");
+    watcher.send_line("watcher");
+    watcher.expect("Welcome");
+    sleepy.expect("You were idle for 1 seconds. Goodbye!");
+    sleepy.expect_closed();
+    watcher.expect("sleepy was disconnected (idle)");
+    server.stop();
+}
+
+#[test]
+fn a_negotiation_flood_is_cut_off_with_bounded_answers() {
+    let server = server(Config {
+        max_negotiations: 50,
+        ..test_config()
+    });
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut flooder = Client::connect(server.addr);
+    // 10,000 requests for options tavern does not do, in one write.
+    let flood: Vec<u8> = (0..10_000u32)
+        .flat_map(|i| {
+            [
+                255,
+                if i % 2 == 0 { 251 } else { 253 },
+                100 + (i % 50) as u8,
+            ]
+        })
+        .collect();
+    flooder.send(&flood);
+    flooder.expect("Too many telnet negotiations from your client. Goodbye!");
+    flooder.expect_closed();
+    let answers = flooder
+        .raw
+        .windows(2)
+        .filter(|w| w[0] == 255 && (w[1] == 252 || w[1] == 254))
+        .count();
+    assert!(answers <= 60, "{answers} refusals sent for a budget of 50");
+    watcher.send_line("fine here");
+    watcher.expect("watcher: fine here");
+    server.stop();
+}
