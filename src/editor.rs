@@ -598,4 +598,97 @@ mod tests {
         editor.input(b"c", &mut out);
         assert_eq!(editor.end_of_line(&mut out).text, "abc");
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Typed bytes: text, controls, escapes, Latin-1 and UTF-8 pieces,
+        /// line ends (LF) and telnet EC (0xFF), as a terminal might send.
+        fn typed() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                "[a-z ]{1,6}".prop_map(String::into_bytes),
+                Just(b"\x7f".to_vec()),
+                Just(b"\x08".to_vec()),
+                Just(b"\x15".to_vec()),
+                Just(b"\x17".to_vec()),
+                Just(b"\x1b[D".to_vec()),
+                Just(b"\x1b[31m".to_vec()),
+                Just("你é\u{301}👍🏽\u{202e}".as_bytes().to_vec()),
+                Just(b"\xe9\xff".to_vec()),
+                Just(b"\n".to_vec()),
+                any::<u8>().prop_map(|b| vec![b]),
+            ];
+            prop::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+        }
+
+        fn run(
+            mode: Mode,
+            charset: Charset,
+            width: u16,
+            cuts: &[usize],
+            input: &[u8],
+        ) -> (Vec<Line>, Vec<u8>) {
+            let limits = Limits {
+                max_chars: 12,
+                max_marks_per_grapheme: 2,
+            };
+            let mut editor = Editor::new(Mode::Client, limits);
+            let mut screen = BytesMut::new();
+            editor.set_charset(charset);
+            editor.set_mode(mode, &mut screen);
+            editor.set_width(width);
+            editor.set_prompt("> ", &mut screen);
+            let mut lines = Vec::new();
+            let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+            points.push(input.len());
+            points.sort_unstable();
+            let mut start = 0;
+            for end in points {
+                for piece in input[start..end].split_inclusive(|&b| b == b'\n' || b == 0xff) {
+                    match piece.split_last() {
+                        Some((b'\n', text)) => {
+                            editor.input(text, &mut screen);
+                            lines.push(editor.end_of_line(&mut screen));
+                        }
+                        Some((0xff, text)) => {
+                            editor.input(text, &mut screen);
+                            editor.erase_char(&mut screen);
+                        }
+                        _ => editor.input(piece, &mut screen),
+                    }
+                }
+                start = end;
+            }
+            (lines, screen.to_vec())
+        }
+
+        proptest! {
+            /// However the typing is cut into reads, the same lines finish
+            /// and the same screen is drawn; every line is clean and within
+            /// its cap.
+            #[test]
+            fn lines_and_screen_do_not_depend_on_how_input_is_cut(
+                input in typed(),
+                cuts in prop::collection::vec(any::<usize>(), 0..8),
+                server in any::<bool>(),
+                latin1 in any::<bool>(),
+                width in prop_oneof![Just(0u16), 1u16..20, Just(80u16)],
+            ) {
+                let mode = if server { Mode::Server } else { Mode::Client };
+                let charset = if latin1 { Charset::Latin1 } else { Charset::Utf8 };
+                let whole = run(mode, charset, width, &[], &input);
+                let cut = run(mode, charset, width, &cuts, &input);
+                prop_assert_eq!(&whole.0, &cut.0);
+                prop_assert_eq!(&whole.1, &cut.1);
+                for line in &whole.0 {
+                    prop_assert!(line.text.chars().count() <= 12, "{:?}", line.text);
+                    prop_assert!(
+                        line.text.chars().all(|c| !sanitize::is_forbidden(c) && c != '\u{1b}'),
+                        "{:?}", line.text
+                    );
+                }
+            }
+        }
+    }
 }
