@@ -11,6 +11,7 @@
 //! close at once, and the room sees why. Each member leaves exactly once, with
 //! exactly one leave notice, whichever way it goes.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -104,6 +105,10 @@ struct Member {
     away: Option<String>,
     /// When the member last typed a line, for idle times in /who.
     last_active: Instant,
+    /// A delivery to this member failed during the current request: it is
+    /// about to be removed, gets nothing more, and is logged once (a mass
+    /// disconnect must not log, or retry, once per member per notice).
+    failing: Cell<bool>,
 }
 
 #[derive(Debug)]
@@ -211,6 +216,7 @@ impl Rooms {
                 outbox,
                 away: None,
                 last_active: now,
+                failing: Cell::new(false),
             },
         );
         let others = self.enter(&room_key, id);
@@ -611,13 +617,18 @@ fn deliver(
     line: &Arc<Message>,
     failed: &mut Vec<(MemberId, LeaveReason)>,
 ) {
+    if member.failing.get() {
+        return;
+    }
     match member.outbox.lines.try_send(Arc::clone(line)) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(_)) => {
+            member.failing.set(true);
             warn!(nick = %member.nick, "outbound queue full, disconnecting");
             failed.push((id, LeaveReason::NotReading));
         }
         Err(mpsc::error::TrySendError::Closed(_)) => {
+            member.failing.set(true);
             failed.push((id, LeaveReason::ConnectionLost));
         }
     }

@@ -214,7 +214,9 @@ pub async fn run(stream: TcpStream, ctx: Arc<Context>, shutdown: CancellationTok
     };
     info!("connected");
     let end = session.drive(&shutdown).await;
-    session.finish(end).await;
+    // The goodbye's state (and its read buffer) lives on the heap only while
+    // it runs: every idle connection's task stays small.
+    Box::pin(session.finish(end)).await;
 }
 
 impl Session {
@@ -258,14 +260,17 @@ impl Session {
                 event = self.input.next(), if can_take_work && self.delayed.is_none() => {
                     match event {
                         Some(Ok(event)) => {
-                            if let Some(end) = self.on_event(event).await {
+                            // Boxed: the sign-on and command paths hold
+                            // several awaits' state, which would otherwise
+                            // sit in every idle connection's task.
+                            if let Some(end) = Box::pin(self.on_event(event)).await {
                                 return end;
                             }
                             if self.mssp_wanted {
                                 self.mssp_wanted = false;
-                                self.send_mssp().await;
+                                Box::pin(self.send_mssp()).await;
                             }
-                            if let Some(end) = self.greet_once_negotiated().await {
+                            if let Some(end) = Box::pin(self.greet_once_negotiated()).await {
                                 return end;
                             }
                         }
@@ -277,7 +282,7 @@ impl Session {
                             // before leaving.
                             if self.phase == Phase::Negotiating {
                                 self.phase = Phase::SigningOn;
-                                if let Some(end) = self.greet_once_negotiated().await {
+                                if let Some(end) = Box::pin(self.greet_once_negotiated()).await {
                                     return end;
                                 }
                             }
@@ -289,7 +294,7 @@ impl Session {
                     if let Some(end) = self.on_deadline() {
                         return end;
                     }
-                    if let Some(end) = self.greet_once_negotiated().await {
+                    if let Some(end) = Box::pin(self.greet_once_negotiated()).await {
                         return end;
                     }
                 }
@@ -1014,6 +1019,13 @@ impl Session {
         };
         if let (Phase::Chatting(id), Some(reason)) = (self.phase, reason) {
             let keep = matches!(end, End::Quit(_) | End::Shutdown);
+            if matches!(end, End::ConnectionLost | End::NotReading) {
+                // Nobody will read what is still coming: close the queue at
+                // once, so the room manager's deliveries fail fast (and the
+                // member goes) instead of filling it while this session
+                // waits to hand over its Leave.
+                self.lines = None;
+            }
             if self
                 .ctx
                 .rooms
@@ -1069,7 +1081,7 @@ impl Session {
             // the last line is seen; a quiet client costs one short wait.
             let input = self.input.get_mut();
             let linger = async {
-                let mut scratch = [0u8; 4096];
+                let mut scratch = vec![0u8; 4096];
                 let mut left = LINGER_BYTES;
                 while left > 0 {
                     match timeout(LINGER_QUIET, input.read(&mut scratch)).await {
@@ -1104,4 +1116,36 @@ fn choose_charset(list: &[u8]) -> Option<Vec<u8>> {
                 .find(|name| Charset::from_name(&String::from_utf8_lossy(name)) == Some(wanted))
         })
         .map(|name| name.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every idle connection holds its session's future; issue 5's budget is
+    /// 4 KiB of memory per idle connection in all, so the future itself must
+    /// stay well under it (rare paths are boxed for this).
+    #[test]
+    fn an_idle_session_task_stays_small() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let (stream, _) = listener.accept().await.expect("accept");
+            let room = crate::names::RoomName::parse("lobby").expect("room");
+            let (rooms, _task) = crate::rooms::spawn(room);
+            let ctx = std::sync::Arc::new(super::Context {
+                config: crate::Config::default(),
+                rooms,
+                started: 0,
+            });
+            let session = super::run(stream, ctx, tokio_util::sync::CancellationToken::new());
+            let size = std::mem::size_of_val(&session);
+            assert!(size <= 2560, "a session's future is {size} bytes");
+        });
+    }
 }
