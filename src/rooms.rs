@@ -40,6 +40,10 @@ pub struct Outbox {
     /// Cancelled when the manager drops the member for not reading, so the
     /// session closes the socket even while stuck in a write.
     pub kill: CancellationToken,
+    /// The client speaks GMCP: it gets the room's full roster on entering
+    /// one. Building that list is O(members), so it is built only for
+    /// those who read it (10,000 sign-ons would otherwise cost 10,000²).
+    pub roster: bool,
 }
 
 /// Why someone left; the room is told.
@@ -575,6 +579,9 @@ impl Rooms {
 
     /// GMCP `Room.Players` of room `key` to member `id`, who just came in.
     fn send_roster(&mut self, id: MemberId, key: &str) {
+        if !self.members.get(&id).is_some_and(|m| m.outbox.roster) {
+            return;
+        }
         let Some(room) = self.rooms.get(key) else {
             return;
         };

@@ -745,6 +745,7 @@ impl Session {
         let outbox = Outbox {
             lines,
             kill: self.kill.clone(),
+            roster: self.telnet().is_enabled(Side::Local, GMCP) && self.gmcp.allows("Room.Players"),
         };
         match self.ctx.rooms.join(nick.clone(), outbox).await {
             Ok(Ok(id)) => {

@@ -23,6 +23,7 @@ fn join(rooms: &mut Rooms, nick: &str, queue: usize, now: Instant) -> Result<Mem
             outbox: Outbox {
                 lines,
                 kill: kill.clone(),
+                roster: true,
             },
             reply,
         },
