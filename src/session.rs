@@ -235,8 +235,12 @@ impl Session {
                     match written {
                         Ok(0) | Err(_) => return End::ConnectionLost,
                         Ok(_) => {
-                            if self.outgoing.is_empty() && self.outgoing.capacity() > 16 * 1024 {
-                                // A burst is over; idle connections stay small.
+                            if self.outgoing.is_empty() {
+                                // Written out: an idle connection holds no
+                                // buffer (a burst of join notices at sign-on
+                                // would otherwise leave kilobytes behind on
+                                // every connection); the next write
+                                // allocates what it needs.
                                 self.outgoing = BytesMut::new();
                             }
                         }
@@ -342,7 +346,7 @@ impl Session {
                 self.pending.clear();
             }
             None if self.outgoing.is_empty() => {
-                std::mem::swap(&mut self.pending, &mut self.outgoing);
+                self.outgoing = std::mem::take(&mut self.pending);
             }
             None => {
                 self.outgoing.extend_from_slice(&self.pending);
