@@ -1,0 +1,3 @@
+module tavern/bench/go-broadcast
+
+go 1.19
