@@ -118,6 +118,10 @@ pub struct ClientInfo {
     pub gmcp_hello: Option<(String, Option<String>)>,
     /// Colors on or off by the user's choice (`/color`).
     pub colors_wanted: bool,
+    /// The colors the terminal type's name promises, worked out when the
+    /// answers come: `class()` is asked for every line delivered, and must
+    /// not search strings each time.
+    terminal_colors: ColorDepth,
     /// The start of a UTF-8 sequence cut by the end of a read (at most 3
     /// bytes), for [`ClientInfo::input_evidence`].
     evidence_tail: Vec<u8>,
@@ -136,6 +140,7 @@ impl ClientInfo {
             charset_settled: false,
             gmcp_hello: None,
             colors_wanted: true,
+            terminal_colors: ColorDepth::Ansi16,
             evidence_tail: Vec::new(),
         }
     }
@@ -164,6 +169,7 @@ impl ClientInfo {
         }
         if !repeated {
             self.ttype_answers.push(name);
+            self.terminal_colors = colors_of_terminal(self.terminal());
         }
         if repeated || self.ttype_answers.len() >= MAX_TTYPE_ASKS || self.mtts.is_some() {
             self.ttype_done = true;
@@ -237,22 +243,7 @@ impl ClientInfo {
                 ColorDepth::Ansi16
             };
         }
-        let Some(terminal) = self.terminal() else {
-            return ColorDepth::Ansi16;
-        };
-        let terminal = terminal.to_ascii_lowercase();
-        if ["truecolor", "24bit", "direct"]
-            .iter()
-            .any(|t| terminal.contains(t))
-        {
-            ColorDepth::TrueColor
-        } else if terminal.contains("256") {
-            ColorDepth::Ansi256
-        } else if terminal == "dumb" {
-            ColorDepth::None
-        } else {
-            ColorDepth::Ansi16
-        }
+        self.terminal_colors
     }
 
     /// The colors lines are rendered with: what the client can show, unless
@@ -401,6 +392,26 @@ impl ClientInfo {
         lines.push(format!("editing: {editing}"));
         lines.extend(extras.iter().cloned());
         lines
+    }
+}
+
+/// The colors a terminal type's name promises (`xterm-256color`).
+fn colors_of_terminal(terminal: Option<&str>) -> ColorDepth {
+    let Some(terminal) = terminal else {
+        return ColorDepth::Ansi16;
+    };
+    let terminal = terminal.to_ascii_lowercase();
+    if ["truecolor", "24bit", "direct"]
+        .iter()
+        .any(|t| terminal.contains(t))
+    {
+        ColorDepth::TrueColor
+    } else if terminal.contains("256") {
+        ColorDepth::Ansi256
+    } else if terminal == "dumb" {
+        ColorDepth::None
+    } else {
+        ColorDepth::Ansi16
     }
 }
 

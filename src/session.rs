@@ -49,7 +49,7 @@ use crate::limits::TokenBucket;
 use crate::mccp::{Compressor, MCCP2};
 use crate::mssp::{self, MSSP};
 use crate::names::Nick;
-use crate::render::{self, ColorDepth, Message, Tone};
+use crate::render::{self, Class, ColorDepth, Message, Tone};
 use crate::rooms::{LeaveReason, MemberId, Outbox, Request, RoomsHandle};
 use crate::sanitize::{self, Limits};
 use crate::telnet::codec::TelnetCodec;
@@ -924,11 +924,12 @@ impl Session {
     /// whatever else the room manager has queued already.
     fn show_messages(&mut self, first: Arc<Message>) {
         let mut text_started = false;
-        self.put_message(&first, &mut text_started);
+        let class = self.info.class();
+        self.put_message(&first, class, &mut text_started);
         if let Some(mut lines) = self.lines.take() {
             while self.pending.len() < MAX_PENDING_WRITE {
                 match lines.try_recv() {
-                    Ok(message) => self.put_message(&message, &mut text_started),
+                    Ok(message) => self.put_message(&message, class, &mut text_started),
                     Err(_) => break,
                 }
             }
@@ -941,7 +942,7 @@ impl Session {
 
     /// One message in this client's form: GMCP if it speaks it, then the line
     /// rendered for its class, wrapped at its width, in its charset.
-    fn put_message(&mut self, message: &Message, text_started: &mut bool) {
+    fn put_message(&mut self, message: &Message, class: Class, text_started: &mut bool) {
         if self
             .input
             .decoder_mut()
@@ -966,7 +967,6 @@ impl Session {
             *text_started = true;
             self.editor.begin_output(&mut self.pending);
         }
-        let class = self.info.class();
         let rendered = message.render(class);
         let width = usize::from(self.info.window.0);
         let wraps = width > 0 && message.width(class) > width;
@@ -1002,11 +1002,12 @@ impl Session {
             kept
         };
         let kept = timeout(GOODBYE_TIMEOUT, drain).await.unwrap_or_default();
+        let class = self.info.class();
         for message in kept {
             if self.pending.len() >= MAX_PENDING_WRITE {
                 break;
             }
-            self.put_message(&message, &mut text_started);
+            self.put_message(&message, class, &mut text_started);
         }
     }
 
