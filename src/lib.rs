@@ -9,7 +9,8 @@
 //!   controls and bidi overrides, before anything else sees a line.
 //! - [`names`]: validated nicknames and room names.
 //! - [`command`]: a line becomes a typed [`command::Input`] in one place.
-//! - [`rooms`]: all room state, owned by one task and reached through a handle.
+//! - [`rooms`]: all room state, owned by one task and reached through a handle;
+//!   it reaches each member through a [`mailbox`], bounded in lines.
 //! - [`client`]: what a client told about itself (TTYPE/MTTS, NAWS, CHARSET)
 //!   and what follows: editing, colors, screen reader, charset.
 //! - [`render`]: a line built once as a `Message`, rendered once per
@@ -30,6 +31,7 @@ pub mod config;
 pub mod editor;
 pub mod gmcp;
 pub mod limits;
+pub mod mailbox;
 pub mod mccp;
 pub mod mssp;
 pub mod names;

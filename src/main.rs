@@ -10,6 +10,14 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc, not glibc's malloc: a burst (10,000 sign-ons each announced to
+/// the whole room) frees far more than stays in use, and glibc kept those
+/// holes resident: 6.0 KB of RSS per idle connection at 10,000 with 3.7 KB in
+/// use. jemalloc's background thread hands freed pages back within a second
+/// (`dirty_decay_ms`, set in `.cargo/config.toml`): 3.2 KB.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()

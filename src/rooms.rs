@@ -5,11 +5,20 @@
 //! without a runtime (time is a parameter). [`spawn`] runs it in one task fed
 //! by a bounded channel; sessions hold a [`RoomsHandle`], never a lock.
 //!
-//! Delivery never waits on a session: each member has a bounded queue of
-//! rendered lines ([`Outbox`]), filled with `try_send`. A full queue means the
-//! client stopped reading: it is dropped with a reason, its session is told to
-//! close at once, and the room sees why. Each member leaves exactly once, with
-//! exactly one leave notice, whichever way it goes.
+//! Delivery never waits on a session: each member has a queue bounded in
+//! lines ([`Outbox`], a [`mailbox`](crate::mailbox)), pushed without waiting.
+//! A full queue means the client stopped reading: it is dropped with a
+//! reason, its session is told to close at once, and the room sees why. Each
+//! member leaves exactly once, with exactly one leave notice, whichever way
+//! it goes.
+//!
+//! Fan-out is batched. The manager takes every request already waiting (up
+//! to [`BATCH_REQUESTS`]), and consecutive lines to one room become one
+//! shared run, pushed once to each member: under load, one push per member
+//! carries many lines, and the cost per recipient is paid per batch, not per
+//! line. A run is delivered before anything that could reorder it for
+//! someone (a line to one member, a line to another room, anyone entering or
+//! leaving a room), so every member sees lines in the order they were made.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -19,6 +28,8 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::mailbox::{Delivery, MailboxSender, PushError};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use unicode_width::UnicodeWidthStr;
@@ -32,11 +43,12 @@ use crate::render::{self, Channel, LineBuilder, Message, Tone};
 pub type MemberId = u64;
 
 /// How the room manager reaches one session.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Outbox {
-    /// Messages for the session to render and write; bounded, filled with
-    /// try_send. One `Arc` per message is shared by every recipient.
-    pub lines: mpsc::Sender<Arc<Message>>,
+    /// Messages for the session to render and write, bounded in lines. One
+    /// `Arc` per message (or per run of messages) is shared by every
+    /// recipient.
+    pub lines: MailboxSender,
     /// Cancelled when the manager drops the member for not reading, so the
     /// session closes the socket even while stuck in a write.
     pub kill: CancellationToken,
@@ -132,10 +144,20 @@ pub struct Rooms {
     /// Room key to room. The default room always exists; others while occupied.
     rooms: HashMap<String, Room>,
     next_id: MemberId,
-    /// Members whose delivery failed during the current request, removed
-    /// once it is done (removal itself delivers notices, which may fail too).
+    /// Members whose delivery failed, removed at the next flush (removal
+    /// itself delivers notices, which may fail too).
     failed: Vec<(MemberId, LeaveReason)>,
+    /// Lines for one room not yet pushed to its members (see the module
+    /// docs): the room's key and the lines.
+    run: Option<(String, Vec<Arc<Message>>)>,
 }
+
+/// Requests handled before the lines they made are pushed: bounds how long
+/// a line may wait in a run.
+pub const BATCH_REQUESTS: usize = 256;
+
+/// Lines in one run at most; a member's queue must hold several runs.
+const RUN_LINES: usize = 64;
 
 impl Rooms {
     pub fn new(default_room: RoomName) -> Rooms {
@@ -154,11 +176,19 @@ impl Rooms {
             rooms,
             next_id: 1,
             failed: Vec::new(),
+            run: None,
         }
     }
 
-    /// Applies one request at time `now`.
+    /// Applies one request at time `now` and delivers what it made.
     pub fn apply(&mut self, request: Request, now: Instant) {
+        self.handle(request, now);
+        self.flush();
+    }
+
+    /// Applies one request at time `now`; lines to a room may wait in the
+    /// current run until [`Rooms::flush`].
+    pub fn handle(&mut self, request: Request, now: Instant) {
         match request {
             Request::Join {
                 nick,
@@ -187,8 +217,36 @@ impl Rooms {
                 let _ = reply.send(self.stats());
             }
         }
-        while let Some((id, reason)) = self.failed.pop() {
+    }
+
+    /// Delivers the current run, then removes the members whose delivery
+    /// failed (their leave notices go out too, and may fail in turn).
+    pub fn flush(&mut self) {
+        loop {
+            self.push_run();
+            let Some((id, reason)) = self.failed.pop() else {
+                break;
+            };
             self.remove(id, reason);
+        }
+    }
+
+    /// Pushes the current run to every member of its room.
+    fn push_run(&mut self) {
+        let Some((key, mut lines)) = self.run.take() else {
+            return;
+        };
+        let delivery = match lines.len() {
+            0 => return,
+            1 => Delivery::One(lines.swap_remove(0)),
+            _ => Delivery::Run(Arc::new(render::Run::new(lines))),
+        };
+        if let Some(room) = self.rooms.get(&key) {
+            for id in &room.members {
+                if let Some(member) = self.members.get(id) {
+                    deliver(*id, member, &delivery, &mut self.failed);
+                }
+            }
         }
     }
 
@@ -255,6 +313,9 @@ impl Rooms {
             .roster(gmcp::room_add_player(nick.as_str()))
             .finish();
         self.broadcast(key, &notice);
+        // The room's lines so far, the arrival last, go out before the
+        // newcomer is a member: it gets none of them.
+        self.push_run();
         if let Some(room) = self.rooms.get_mut(key) {
             room.members.push(id);
             room.members.len() - 1
@@ -266,6 +327,7 @@ impl Rooms {
     /// Takes member `id` out of its room; removes the room if it is empty and
     /// not the default one.
     fn exit_room(&mut self, id: MemberId, key: &str) {
+        self.push_run();
         if let Some(room) = self.rooms.get_mut(key) {
             room.members.retain(|&m| m != id);
             if room.members.is_empty() && key != self.default_room.key() {
@@ -275,6 +337,8 @@ impl Rooms {
     }
 
     fn remove(&mut self, id: MemberId, reason: LeaveReason) {
+        // Whoever leaves gets the lines made before it left.
+        self.push_run();
         let Some(member) = self.members.remove(&id) else {
             // Already gone (e.g. dropped for not reading, then its session's
             // own Leave arrived): one leave notice only.
@@ -600,19 +664,28 @@ impl Rooms {
     }
 
     fn send(&mut self, id: MemberId, line: &Arc<Message>) {
+        // After the room's earlier lines, which this member may be due.
+        self.push_run();
         if let Some(member) = self.members.get(&id) {
-            deliver(id, member, line, &mut self.failed);
+            deliver(
+                id,
+                member,
+                &Delivery::One(Arc::clone(line)),
+                &mut self.failed,
+            );
         }
     }
 
-    /// Delivers `line` to everyone in room `key`.
+    /// Delivers `line` to everyone in room `key`: appended to the current
+    /// run if that is for the same room, else it starts a new one.
     fn broadcast(&mut self, key: &str, line: &Arc<Message>) {
-        let Some(room) = self.rooms.get(key) else {
-            return;
-        };
-        for id in &room.members {
-            if let Some(member) = self.members.get(id) {
-                deliver(*id, member, line, &mut self.failed);
+        match &mut self.run {
+            Some((run_key, lines)) if run_key == key && lines.len() < RUN_LINES => {
+                lines.push(Arc::clone(line));
+            }
+            _ => {
+                self.push_run();
+                self.run = Some((key.to_owned(), vec![Arc::clone(line)]));
             }
         }
     }
@@ -621,20 +694,20 @@ impl Rooms {
 fn deliver(
     id: MemberId,
     member: &Member,
-    line: &Arc<Message>,
+    delivery: &Delivery,
     failed: &mut Vec<(MemberId, LeaveReason)>,
 ) {
     if member.failing.get() {
         return;
     }
-    match member.outbox.lines.try_send(Arc::clone(line)) {
+    match member.outbox.lines.push(delivery.clone()) {
         Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
+        Err(PushError::Full) => {
             member.failing.set(true);
-            warn!(nick = %member.nick, "outbound queue full, disconnecting");
+            warn!(nick = %member.nick, state = %member.outbox.lines.debug_state(), "outbound queue full, disconnecting");
             failed.push((id, LeaveReason::NotReading));
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => {
+        Err(PushError::Closed) => {
             member.failing.set(true);
             failed.push((id, LeaveReason::ConnectionLost));
         }
@@ -724,7 +797,22 @@ pub fn spawn(default_room: RoomName) -> (RoomsHandle, tokio::task::JoinHandle<()
     let mut rooms = Rooms::new(default_room);
     let task = tokio::spawn(async move {
         while let Some(request) = incoming.recv().await {
-            rooms.apply(request, Instant::now());
+            let now = Instant::now();
+            rooms.handle(request, now);
+            for _ in 1..BATCH_REQUESTS {
+                match incoming.try_recv() {
+                    Ok(request) => rooms.handle(request, now),
+                    Err(_) => break,
+                }
+            }
+            rooms.flush();
+            // A batch can be millions of pushes (256 sign-ons to a room of
+            // 10,000). The sessions it woke share this worker thread: let
+            // them write before the next batch, or a burst that the server
+            // could carry fills their queues and reads as clients that
+            // stopped reading. (tokio's own budget would only step in after
+            // 128 batches.)
+            tokio::task::yield_now().await;
         }
     });
     (RoomsHandle { requests }, task)

@@ -5,7 +5,7 @@ use super::*;
 
 struct Member {
     id: MemberId,
-    lines: mpsc::Receiver<Arc<Message>>,
+    lines: crate::mailbox::Mailbox,
     kill: CancellationToken,
 }
 
@@ -14,7 +14,7 @@ fn rooms() -> Rooms {
 }
 
 fn join(rooms: &mut Rooms, nick: &str, queue: usize, now: Instant) -> Result<Member, Taken> {
-    let (lines, incoming) = mpsc::channel(queue);
+    let (lines, incoming) = crate::mailbox::mailbox(queue);
     let kill = CancellationToken::new();
     let (reply, mut answer) = oneshot::channel();
     rooms.apply(
@@ -39,8 +39,10 @@ fn join(rooms: &mut Rooms, nick: &str, queue: usize, now: Instant) -> Result<Mem
 /// Everything queued for `member`, as text.
 fn drain(member: &mut Member) -> String {
     let mut text = String::new();
-    while let Ok(line) = member.lines.try_recv() {
-        text.push_str(&String::from_utf8_lossy(line.render(render::Class::PLAIN)));
+    while let Some(delivery) = member.lines.try_recv() {
+        for line in delivery.messages() {
+            text.push_str(&String::from_utf8_lossy(line.render(render::Class::PLAIN)));
+        }
     }
     text
 }
@@ -160,7 +162,10 @@ fn an_empty_room_other_than_the_default_disappears() {
 /// {...}"), without the IAC framing.
 fn drain_roster(member: &mut Member) -> Vec<String> {
     let mut roster = Vec::new();
-    while let Ok(message) = member.lines.try_recv() {
+    let messages = std::iter::from_fn(|| member.lines.try_recv())
+        .flat_map(|delivery| delivery.messages().to_vec())
+        .collect::<Vec<_>>();
+    for message in messages {
         if let Some(bytes) = message.roster() {
             for frame in bytes.split(|&b| b == 0xff) {
                 if let Some(payload) = frame.strip_prefix(&[0xfa, 0xc9][..]) {
@@ -224,4 +229,119 @@ fn the_roster_follows_arrivals_renames_moves_and_departures() {
         now,
     );
     assert!(drain_roster(&mut bob).is_empty(), "ann was in another room");
+}
+
+fn say(rooms: &mut Rooms, member: &Member, text: &str, now: Instant) {
+    rooms.handle(
+        Request::Say {
+            id: member.id,
+            text: text.into(),
+        },
+        now,
+    );
+}
+
+#[test]
+fn a_batch_of_room_lines_is_one_delivery_per_member() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
+    drain(&mut ann);
+    drain(&mut bob);
+    for text in ["one", "two", "three"] {
+        say(&mut rooms, &ann, text, now);
+    }
+    // Nothing is pushed until the batch is flushed.
+    assert!(bob.lines.try_recv().is_none());
+    rooms.flush();
+    let delivery = bob.lines.try_recv().expect("one delivery");
+    assert_eq!(delivery.len(), 3);
+    assert!(bob.lines.try_recv().is_none());
+    assert_eq!(drain(&mut ann), "ann: one\r\nann: two\r\nann: three\r\n");
+}
+
+#[test]
+fn a_private_line_in_a_batch_keeps_its_place_among_the_room_lines() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
+    drain(&mut ann);
+    drain(&mut bob);
+    say(&mut rooms, &ann, "before", now);
+    rooms.handle(
+        Request::Command {
+            id: ann.id,
+            command: Command::Msg {
+                to: "bob".into(),
+                text: "psst".into(),
+            },
+        },
+        now,
+    );
+    say(&mut rooms, &ann, "after", now);
+    rooms.flush();
+    assert_eq!(
+        drain(&mut bob),
+        "ann: before\r\n[msg from ann] psst\r\nann: after\r\n"
+    );
+    assert_eq!(
+        drain(&mut ann),
+        "ann: before\r\n[msg to bob] psst\r\nann: after\r\n"
+    );
+}
+
+#[test]
+fn whoever_joins_or_leaves_mid_batch_gets_exactly_the_lines_of_their_time() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
+    drain(&mut ann);
+    drain(&mut bob);
+    say(&mut rooms, &ann, "before cy", now);
+    let (lines, incoming) = crate::mailbox::mailbox(64);
+    let (reply, mut answer) = oneshot::channel();
+    rooms.handle(
+        Request::Join {
+            nick: Nick::parse("cy", 16).unwrap(),
+            outbox: Outbox {
+                lines,
+                kill: CancellationToken::new(),
+                roster: false,
+            },
+            reply,
+        },
+        now,
+    );
+    let mut cy = Member {
+        id: answer.try_recv().unwrap().unwrap(),
+        lines: incoming,
+        kill: CancellationToken::new(),
+    };
+    say(&mut rooms, &ann, "with cy", now);
+    rooms.handle(
+        Request::Leave {
+            id: bob.id,
+            reason: LeaveReason::Quit(None),
+        },
+        now,
+    );
+    say(&mut rooms, &ann, "after bob", now);
+    rooms.flush();
+    let seen = drain(&mut cy);
+    assert!(!seen.contains("before cy"), "{seen}");
+    assert!(seen.contains("ann: with cy\r\n"), "{seen}");
+    assert!(seen.contains("*** bob has quit\r\n"), "{seen}");
+    assert!(seen.ends_with("ann: after bob\r\n"), "{seen}");
+    assert_eq!(
+        drain(&mut bob),
+        "ann: before cy\r\n*** cy has joined lobby\r\nann: with cy\r\n"
+    );
+    assert_eq!(
+        drain(&mut ann),
+        "ann: before cy\r\n*** cy has joined lobby\r\nann: with cy\r\n\
+         *** bob has quit\r\nann: after bob\r\n"
+    );
 }
