@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use tokio::io::AsyncReadExt;
+use std::io::Read;
 use tracing::warn;
 use unicode_width::UnicodeWidthChar;
 
@@ -53,8 +53,13 @@ enum BannerError {
 
 /// Reads the template from `path`. Missing, unreadable, or not valid UTF-8:
 /// logged with tracing (warn) and BUILTIN is returned. Never fails.
-pub async fn load(path: &Path) -> String {
-    match read_capped(path).await {
+///
+/// Synchronous on purpose: a stat and a read of at most `MAX_BANNER_BYTES`
+/// from the page cache take microseconds, while `tokio::fs` sends each call
+/// to the blocking pool, which grew by a hundred threads (and their memory)
+/// during a burst of sign-ons.
+pub fn load(path: &Path) -> String {
+    match read_capped(path) {
         Ok(text) => text,
         Err(error) => {
             warn!(path = %path.display(), error = %error, "banner unreadable, using the built-in one");
@@ -63,19 +68,19 @@ pub async fn load(path: &Path) -> String {
     }
 }
 
-async fn read_capped(path: &Path) -> Result<String, BannerError> {
+fn read_capped(path: &Path) -> Result<String, BannerError> {
     // Checked before opening: opening a FIFO for reading blocks until some
     // writer appears, which would hang this connection's sign-on.
-    let metadata = tokio::fs::metadata(path).await?;
+    let metadata = std::fs::metadata(path)?;
     if !metadata.is_file() {
         return Err(BannerError::NotAFile);
     }
-    let file = tokio::fs::File::open(path).await?;
+    let file = std::fs::File::open(path)?;
     // One byte past the limit tells "exactly at the limit" from "cut".
     let limit = MAX_BANNER_BYTES as u64 + 1;
     let capacity = usize::try_from(metadata.len().min(limit)).unwrap_or(MAX_BANNER_BYTES);
     let mut bytes = Vec::with_capacity(capacity);
-    file.take(limit).read_to_end(&mut bytes).await?;
+    file.take(limit).read_to_end(&mut bytes)?;
 
     let cut = bytes.len() > MAX_BANNER_BYTES;
     if cut {
@@ -476,32 +481,32 @@ mod tests {
     #[tokio::test]
     async fn loading_a_missing_file_gives_the_builtin_banner() {
         let path = std::env::temp_dir().join("tavern-banner-test-no-such-file.txt");
-        assert_eq!(load(&path).await, BUILTIN);
+        assert_eq!(load(&path), BUILTIN);
     }
 
     #[tokio::test]
     async fn loading_a_directory_gives_the_builtin_banner() {
-        assert_eq!(load(&std::env::temp_dir()).await, BUILTIN);
+        assert_eq!(load(&std::env::temp_dir()), BUILTIN);
     }
 
     #[tokio::test]
     async fn loading_a_file_gives_its_content() {
         let file = TempFile::with_bytes("Hello {server_name}\n".as_bytes());
-        assert_eq!(load(&file.0).await, "Hello {server_name}\n");
+        assert_eq!(load(&file.0), "Hello {server_name}\n");
     }
 
     #[tokio::test]
     async fn an_edit_between_two_loads_shows_on_the_second() {
         let file = TempFile::with_bytes(b"first\n");
-        assert_eq!(load(&file.0).await, "first\n");
+        assert_eq!(load(&file.0), "first\n");
         write(&file.0, b"second\n");
-        assert_eq!(load(&file.0).await, "second\n");
+        assert_eq!(load(&file.0), "second\n");
     }
 
     #[tokio::test]
     async fn a_file_over_the_limit_is_cut_at_the_limit() {
         let file = TempFile::with_bytes(&vec![b'a'; MAX_BANNER_BYTES + 100]);
-        let text = load(&file.0).await;
+        let text = load(&file.0);
         assert_eq!(text.len(), MAX_BANNER_BYTES);
         assert!(text.bytes().all(|b| b == b'a'));
     }
@@ -509,7 +514,7 @@ mod tests {
     #[tokio::test]
     async fn a_file_exactly_at_the_limit_is_kept_whole() {
         let file = TempFile::with_bytes(&vec![b'a'; MAX_BANNER_BYTES]);
-        assert_eq!(load(&file.0).await.len(), MAX_BANNER_BYTES);
+        assert_eq!(load(&file.0).len(), MAX_BANNER_BYTES);
     }
 
     #[tokio::test]
@@ -517,7 +522,7 @@ mod tests {
         let mut bytes = vec![b'a'; MAX_BANNER_BYTES - 1];
         bytes.extend_from_slice("éééé".as_bytes());
         let file = TempFile::with_bytes(&bytes);
-        let text = load(&file.0).await;
+        let text = load(&file.0);
         assert_eq!(text.len(), MAX_BANNER_BYTES - 1);
         assert!(text.bytes().all(|b| b == b'a'));
     }
@@ -525,6 +530,6 @@ mod tests {
     #[tokio::test]
     async fn invalid_utf8_gives_the_builtin_banner() {
         let file = TempFile::with_bytes(b"caf\xe9 latin-1\n");
-        assert_eq!(load(&file.0).await, BUILTIN);
+        assert_eq!(load(&file.0), BUILTIN);
     }
 }

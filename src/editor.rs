@@ -40,6 +40,9 @@ pub struct Line {
     pub text: String,
     /// The line was longer than allowed and was cut; the user should be told.
     pub truncated: bool,
+    /// Something was typed, but cleaning left nothing (only escape sequences,
+    /// controls or bidi overrides): unlike a bare Enter, worth an answer.
+    pub emptied: bool,
 }
 
 /// Where the editor is inside an escape sequence the user's terminal sent.
@@ -202,9 +205,11 @@ impl Editor {
         };
         let clean = sanitize::sanitize(&text, &self.limits);
         let truncated = std::mem::take(&mut self.truncated) || clean.truncated;
+        let emptied = !text.trim().is_empty() && clean.text.trim().is_empty();
         Line {
             text: clean.text,
             truncated,
+            emptied,
         }
     }
 
@@ -690,5 +695,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_line_that_cleaning_empties_is_told_apart_from_a_bare_enter() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        let mut out = BytesMut::new();
+        editor.input("\x1b[2J\x1b[H\u{202e}".as_bytes(), &mut out);
+        let line = editor.end_of_line(&mut out);
+        assert_eq!(line.text, "");
+        assert!(line.emptied);
+        let line = editor.end_of_line(&mut out);
+        assert!(!line.emptied);
+        editor.input(b"  ", &mut out);
+        assert!(!editor.end_of_line(&mut out).emptied);
     }
 }

@@ -724,7 +724,7 @@ impl Session {
         );
         self.deadline = Some(Instant::now() + self.ctx.config.signon_timeout());
         let stats = self.ctx.rooms.stats().await.unwrap_or_default();
-        let template = banner::load(&self.ctx.config.banner).await;
+        let template = banner::load(&self.ctx.config.banner);
         let template = banner::select_art(&template, self.info.screen_reader());
         let vars = BannerVars {
             server_name: &self.ctx.config.server_name,
@@ -772,7 +772,11 @@ impl Session {
 
     async fn sign_on(&mut self, line: Line) -> Option<End> {
         let text = line.text.trim();
-        if text.is_empty() {
+        // Enter alone is ignored (some clients send an empty line on
+        // connect). A name that cleaning left empty (escape codes, bidi
+        // controls) goes on to `Nick::parse`, which says a nickname cannot
+        // be empty: silence would look like a hang.
+        if text.is_empty() && !line.emptied {
             return None;
         }
         if text == MSSP_REQUEST {
