@@ -201,11 +201,11 @@ fn an_unknown_argument_stops_the_server_with_usage() {
     assert!(stderr.contains("usage"), "{stderr}");
 }
 
-#[test]
-fn sigterm_tells_clients_and_exits_with_success() {
-    let dir = TempDir::new("sigterm");
-    let mut command = tavern(&dir);
-    command.env("TAVERN_LISTEN", "127.0.0.1:0");
+/// Starts tavern on `listen` and returns it with the address it reports
+/// (`tavern listening on …`); its output is drained so logging never blocks.
+fn start_listening(dir: &TempDir, listen: &str) -> (Running, SocketAddr) {
+    let mut command = tavern(dir);
+    command.env("TAVERN_LISTEN", listen);
     let mut running = Running {
         child: command.spawn().expect("spawn tavern"),
     };
@@ -235,16 +235,53 @@ fn sigterm_tells_clients_and_exits_with_success() {
     };
     // Keep draining stdout so logging never blocks the server.
     std::thread::spawn(move || while lines.recv().is_ok() {});
+    (running, addr)
+}
 
-    let mut ann = Client::sign_on(addr, "ann");
+fn sigterm(running: &Running) {
     let status = Command::new("kill")
         .args(["-TERM", &running.pid().to_string()])
         .status()
         .expect("run kill");
     assert!(status.success(), "kill -TERM failed: {status}");
+}
+
+#[test]
+fn sigterm_tells_clients_and_exits_with_success() {
+    let dir = TempDir::new("sigterm");
+    let (mut running, addr) = start_listening(&dir, "127.0.0.1:0");
+    let mut ann = Client::sign_on(addr, "ann");
+    sigterm(&running);
     ann.expect("is shutting down");
     ann.expect("Goodbye!");
     ann.expect_closed();
     let status = running.wait_exit();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+/// A restart: the server closed its connections first, so they sit in
+/// TIME_WAIT on its port; the new process must bind that port at once (the
+/// listener sets SO_REUSEADDR) and serve.
+#[test]
+fn a_restart_binds_the_same_port_at_once_and_serves() {
+    let dir = TempDir::new("restart");
+    let (mut first, addr) = start_listening(&dir, "127.0.0.1:0");
+    let mut ann = Client::sign_on(addr, "ann");
+    ann.send_line("before the restart");
+    ann.expect("ann: before the restart");
+    sigterm(&first);
+    ann.expect("Goodbye!");
+    ann.expect_closed();
+    let status = first.wait_exit();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+
+    let (mut second, again) = start_listening(&dir, &addr.to_string());
+    assert_eq!(again, addr);
+    let mut bob = Client::sign_on(addr, "bob");
+    bob.send_line("after the restart");
+    bob.expect("bob: after the restart");
+    sigterm(&second);
+    bob.expect("Goodbye!");
+    let status = second.wait_exit();
     assert!(status.success(), "exit status after SIGTERM: {status}");
 }
