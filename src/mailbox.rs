@@ -134,19 +134,6 @@ impl MailboxSender {
     }
 }
 
-impl MailboxSender {
-    pub fn debug_state(&self) -> String {
-        let s = self.shared.lock();
-        format!(
-            "lines={} deliveries={} waker={} rgone={}",
-            s.lines,
-            s.queue.len(),
-            s.waker.is_some(),
-            s.receiver_gone
-        )
-    }
-}
-
 impl Drop for MailboxSender {
     fn drop(&mut self) {
         let waker = {

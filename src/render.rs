@@ -569,4 +569,20 @@ mod tests {
         assert!(roster.channel_text().is_none());
         assert!(roster.render(Class::ANSI).is_empty());
     }
+
+    #[test]
+    fn a_run_joins_its_text_lines_once_per_class_and_knows_the_widest() {
+        let short = chat(&nick("ann"), "hi", "lobby");
+        let long = notice(Tone::Info, "a somewhat longer line");
+        let roster = Message::roster_only(Bytes::from_static(b"x"));
+        let run = Run::new(vec![short.clone(), roster, long.clone()]);
+        for class in [Class::PLAIN, Class::ANSI, sr(ColorDepth::None)] {
+            let (joined, widest) = run.joined(class);
+            let mut expected = short.render(class).to_vec();
+            expected.extend_from_slice(long.render(class));
+            assert_eq!(&joined[..], &expected[..]);
+            assert_eq!(widest, short.width(class).max(long.width(class)));
+        }
+        assert_eq!(run.messages().len(), 3);
+    }
 }

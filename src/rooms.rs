@@ -28,14 +28,13 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::sync::{mpsc, oneshot};
-
-use crate::mailbox::{Delivery, MailboxSender, PushError};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use unicode_width::UnicodeWidthStr;
 
 use crate::command::{COMMANDS, Command};
 use crate::gmcp;
+use crate::mailbox::{Delivery, MailboxSender, PushError};
 use crate::names::{Nick, RoomName};
 use crate::render::{self, Channel, LineBuilder, Message, Tone};
 
@@ -704,7 +703,7 @@ fn deliver(
         Ok(()) => {}
         Err(PushError::Full) => {
             member.failing.set(true);
-            warn!(nick = %member.nick, state = %member.outbox.lines.debug_state(), "outbound queue full, disconnecting");
+            warn!(nick = %member.nick, "outbound queue full, disconnecting");
             failed.push((id, LeaveReason::NotReading));
         }
         Err(PushError::Closed) => {

@@ -245,9 +245,7 @@ impl Session {
         // while it runs: every idle connection's task stays small.
         Box::pin(self.finish(end)).await;
     }
-}
 
-impl Session {
     async fn drive(&mut self, shutdown: &CancellationToken) -> End {
         self.start_negotiation();
         // Made once: a fresh `cancelled()` each time round the loop would
@@ -335,8 +333,7 @@ impl Session {
                     let now = Instant::now();
                     if self.delayed.as_ref().is_some_and(|delayed| delayed.1 <= now)
                         && let Some(delayed) = self.delayed.take()
-                        && let (line, _) = *delayed
-                        && let Some(end) = Box::pin(self.on_line(line)).await
+                        && let Some(end) = Box::pin(self.on_line(delayed.0)).await
                     {
                         return end;
                     }
@@ -800,7 +797,7 @@ impl Session {
         let outbox = Outbox {
             lines,
             kill: self.kill.clone(),
-            roster: self.telnet().is_enabled(Side::Local, GMCP) && self.gmcp.allows("Room.Players"),
+            roster: self.form().roster,
         };
         match self.ctx.rooms.join(nick.clone(), outbox).await {
             Ok(Ok(id)) => {
@@ -995,11 +992,7 @@ impl Session {
     /// message to each of thousands of recipients, even an option lookup
     /// shows in the profile.
     fn form(&mut self) -> Form {
-        let gmcp = self
-            .input
-            .decoder_mut()
-            .telnet()
-            .is_enabled(Side::Local, GMCP);
+        let gmcp = self.telnet().is_enabled(Side::Local, GMCP);
         Form {
             class: self.info.class(),
             channel_text: gmcp && self.gmcp.allows("Comm.Channel.Text"),

@@ -14,10 +14,22 @@ fn rooms() -> Rooms {
 }
 
 fn join(rooms: &mut Rooms, nick: &str, queue: usize, now: Instant) -> Result<Member, Taken> {
+    let member = join_in_batch(rooms, nick, queue, now);
+    rooms.flush();
+    member
+}
+
+/// A Join handled as one request of a batch: nothing is flushed.
+fn join_in_batch(
+    rooms: &mut Rooms,
+    nick: &str,
+    queue: usize,
+    now: Instant,
+) -> Result<Member, Taken> {
     let (lines, incoming) = crate::mailbox::mailbox(queue);
     let kill = CancellationToken::new();
     let (reply, mut answer) = oneshot::channel();
-    rooms.apply(
+    rooms.handle(
         Request::Join {
             nick: Nick::parse(nick, 16).unwrap(),
             outbox: Outbox {
@@ -301,25 +313,7 @@ fn whoever_joins_or_leaves_mid_batch_gets_exactly_the_lines_of_their_time() {
     drain(&mut ann);
     drain(&mut bob);
     say(&mut rooms, &ann, "before cy", now);
-    let (lines, incoming) = crate::mailbox::mailbox(64);
-    let (reply, mut answer) = oneshot::channel();
-    rooms.handle(
-        Request::Join {
-            nick: Nick::parse("cy", 16).unwrap(),
-            outbox: Outbox {
-                lines,
-                kill: CancellationToken::new(),
-                roster: false,
-            },
-            reply,
-        },
-        now,
-    );
-    let mut cy = Member {
-        id: answer.try_recv().unwrap().unwrap(),
-        lines: incoming,
-        kill: CancellationToken::new(),
-    };
+    let mut cy = join_in_batch(&mut rooms, "cy", 64, now).unwrap();
     say(&mut rooms, &ann, "with cy", now);
     rooms.handle(
         Request::Leave {

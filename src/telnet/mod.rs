@@ -58,8 +58,6 @@ pub struct Telnet {
     options: Options,
     /// Events parsed but not yet polled.
     events: VecDeque<Event>,
-    /// Scratch space for the parser's output during one read.
-    parsed: Vec<Parsed>,
     /// Bytes to send now: our requests, and answers already released.
     transmit: BytesMut,
     /// Answers to the client's negotiation, each with the count of polled
@@ -83,7 +81,6 @@ impl Telnet {
             parser: Parser::new(max_subnegotiation),
             options: Options::new(policy),
             events: VecDeque::new(),
-            parsed: Vec::new(),
             transmit: BytesMut::new(),
             held: VecDeque::new(),
             answer: BytesMut::new(),
@@ -95,9 +92,12 @@ impl Telnet {
     /// Takes bytes read from the client. Never fails; partial sequences wait
     /// for the next call.
     pub fn handle_input(&mut self, input: &[u8]) {
-        let mut parsed = std::mem::take(&mut self.parsed);
+        // The parser's output lives for this call only: an idle connection
+        // holds no scratch space (thousands of idle connections are the
+        // common case).
+        let mut parsed = Vec::new();
         self.parser.parse(input, &mut parsed);
-        for item in parsed.drain(..) {
+        for item in parsed {
             let event = match item {
                 Parsed::Data(bytes) => Event::Data(bytes),
                 Parsed::EndOfLine => Event::EndOfLine,
@@ -125,9 +125,6 @@ impl Telnet {
             self.queued += 1;
             self.events.push_back(event);
         }
-        // Scratch space is given back after each read: an idle connection
-        // holds none (thousands of idle connections are the common case).
-        drop(parsed);
     }
 
     /// The next event, oldest first.
