@@ -38,7 +38,7 @@ const MUD_CLIENTS: &[&str] = &[
 /// How many times tavern sends TTYPE SEND: name, terminal type, MTTS.
 pub const MAX_TTYPE_ASKS: usize = 3;
 
-/// MTTS bits (https://tintin.mudhalla.net/protocols/mtts/).
+/// MTTS bits (<https://tintin.mudhalla.net/protocols/mtts/>).
 pub mod mtts {
     pub const ANSI: u32 = 1;
     pub const VT100: u32 = 2;

@@ -35,6 +35,7 @@ pub mod mailbox;
 pub mod mccp;
 pub mod mssp;
 pub mod names;
+pub mod outgoing;
 pub mod render;
 pub mod rooms;
 pub mod sanitize;

@@ -4,16 +4,20 @@
 //! [`Editor`] and what it knows of the client ([`ClientInfo`]); nothing else
 //! touches them. It runs one `select!` loop over the socket's input, the
 //! member's queue of messages from the room manager, the pending write, a
-//! deadline and shutdown. Writes go through one buffer drained with partial
-//! writes, so a client that stops reading never blocks the loop: the room
-//! manager's queue for it fills, and the manager cancels `kill`.
+//! deadline and shutdown. Writes go through one queue ([`Outgoing`]) drained
+//! with partial writes, so a client that stops reading never blocks the
+//! loop: the room manager's queue for it fills, and the manager cancels
+//! `kill`.
 //!
 //! Output passes three stages, each per connection only where the client's
 //! capabilities require it: the room manager's [`Message`] is rendered for
 //! the client's class (shared with everyone in that class), wrapped at its
 //! window width and re-encoded for Latin-1 if needed, and compressed (MCCP2)
-//! if the client agreed. `pending` holds bytes as they go on the wire before
-//! compression; `outgoing` holds what the socket has yet to take.
+//! if the client agreed. `pending` holds bytes the session makes for this
+//! client, as they go on the wire before compression; `outgoing` holds what
+//! the socket has yet to take, as segments. A room's lines that need nothing
+//! of this client's own go into `outgoing` as the shared bytes themselves,
+//! so a recipient under load neither copies nor allocates for them.
 //!
 //! Negotiation at connect (the table in ARCHITECTURE.md): tavern asks for
 //! TTYPE (cycled for MTTS) and NAWS, offers EOR, CHARSET, MSSP, GMCP and
@@ -23,7 +27,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use nectar::constants::{
     CHARSET, CHARSET_ACCEPTED, CHARSET_REJECTED, CHARSET_REQUEST, ECHO, EOR, GA, IAC, NAWS, SB, SE,
     SGA, TELOPT_EOR,
@@ -47,6 +51,7 @@ use crate::mailbox::{Delivery, Mailbox, mailbox};
 use crate::mccp::{Compressor, MCCP2};
 use crate::mssp::{self, MSSP};
 use crate::names::Nick;
+use crate::outgoing::Outgoing;
 use crate::render::{self, Class, ColorDepth, Message, Tone};
 use crate::rooms::{LeaveReason, MemberId, Outbox, Request, RoomsHandle};
 use crate::sanitize::{self, Limits};
@@ -68,6 +73,11 @@ pub struct Context {
 /// (input and queued lines) until the client reads; the room manager's queue
 /// then fills and it drops the client.
 const MAX_PENDING_WRITE: usize = 256 * 1024;
+
+/// Segments waiting to be written past which the session takes no more
+/// work either: a client whose GMCP or per-line rendering gives many small
+/// segments gets them in a few `writev`s, not in hundreds.
+const MAX_SEGMENTS: usize = 256;
 
 /// Lines typed before the banner was shown, kept for sign-on (a raw client can
 /// send its nick and first lines before negotiation ends).
@@ -121,11 +131,12 @@ struct Session {
     phase: Phase,
     input: TelnetInput,
     output: OwnedWriteHalf,
-    /// Output in wire form (charset, IAC escapes), before compression.
+    /// Output this session made, in wire form (charset, IAC escapes),
+    /// before compression.
     pending: BytesMut,
     /// What the socket has yet to take (compressed, with MCCP2); drained by
-    /// partial writes so the loop never blocks.
-    outgoing: BytesMut,
+    /// partial vectored writes so the loop never blocks.
+    outgoing: Outgoing,
     /// MCCP2, once the client agreed.
     compressor: Option<Box<Compressor>>,
     editor: Editor,
@@ -208,7 +219,7 @@ impl Session {
             input: TelnetInput::new(read, TelnetCodec::new(telnet)),
             output: write,
             pending: BytesMut::new(),
-            outgoing: BytesMut::new(),
+            outgoing: Outgoing::default(),
             compressor: None,
             editor,
             lines: None,
@@ -256,7 +267,8 @@ impl Session {
         loop {
             self.collect_transmit();
             self.flush_pending();
-            let can_take_work = self.outgoing.len() < MAX_PENDING_WRITE;
+            let can_take_work =
+                self.outgoing.len() < MAX_PENDING_WRITE && self.outgoing.segments() < MAX_SEGMENTS;
             let delayed = self.delayed.as_ref().map(|delayed| delayed.1);
             let timer = match (self.deadline, delayed) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -271,19 +283,15 @@ impl Session {
                         End::NotReading
                     };
                 }
-                written = self.output.write_buf(&mut self.outgoing), if !self.outgoing.is_empty() => {
-                    match written {
-                        Ok(0) | Err(_) => return End::ConnectionLost,
-                        Ok(_) => {
-                            if self.outgoing.is_empty() {
-                                // Written out: an idle connection holds no
-                                // buffer (a burst of join notices at sign-on
-                                // would otherwise leave kilobytes behind on
-                                // every connection); the next write
-                                // allocates what it needs.
-                                self.outgoing = BytesMut::new();
-                            }
-                        }
+                written = self.outgoing.write_to(&mut self.output), if !self.outgoing.is_empty() => {
+                    if matches!(written, Ok(0) | Err(_)) {
+                        return End::ConnectionLost;
+                    }
+                    if self.outgoing.is_empty() {
+                        // Written out: an idle connection keeps no buffer
+                        // (the sign-on's banner and join notices would
+                        // otherwise leave kilobytes on every connection).
+                        self.pending = BytesMut::new();
                     }
                 }
                 line = recv_line(&mut self.lines), if can_take_work => {
@@ -386,20 +394,31 @@ impl Session {
         }
         match &mut self.compressor {
             Some(compressor) => {
-                compressor.compress(&self.pending, &mut self.outgoing);
+                let mut compressed = BytesMut::new();
+                compressor.compress(&self.pending, &mut compressed);
                 self.pending.clear();
+                self.outgoing.push(compressed.freeze());
             }
-            None if self.outgoing.is_empty() => {
-                self.outgoing = std::mem::take(&mut self.pending);
-            }
+            // Copied out at their size, and `pending` kept for the rest of
+            // the burst: handing the buffer itself over would cost a new
+            // one each time, and a shared-ownership header besides.
             None => {
-                self.outgoing.extend_from_slice(&self.pending);
+                self.outgoing.push(Bytes::copy_from_slice(&self.pending));
                 self.pending.clear();
             }
         }
-        if self.pending.capacity() > 16 * 1024 {
-            self.pending = BytesMut::new();
+    }
+
+    /// Queues bytes shared with other recipients: as they are, unless they
+    /// must pass through this client's compressor.
+    fn put_shared(&mut self, bytes: &Bytes) {
+        if self.compressor.is_some() {
+            self.pending.put_slice(bytes);
+            return;
         }
+        // What this session wrote before them goes first.
+        self.flush_pending();
+        self.outgoing.push(bytes.clone());
     }
 
     fn use_server_editing(&mut self) {
@@ -642,7 +661,9 @@ impl Session {
     fn stop_compression(&mut self) {
         self.flush_pending();
         if let Some(compressor) = self.compressor.take() {
-            compressor.finish(&mut self.outgoing);
+            let mut end = BytesMut::new();
+            compressor.finish(&mut end);
+            self.outgoing.push(end.freeze());
             debug!("MCCP2 compression off");
         }
     }
@@ -975,7 +996,9 @@ impl Session {
         let form = self.form();
         self.put_delivery(&first, form, &mut text_started);
         if let Some(mut lines) = self.lines.take() {
-            while self.pending.len() < MAX_PENDING_WRITE {
+            while self.pending.len() + self.outgoing.len() < MAX_PENDING_WRITE
+                && self.outgoing.segments() < MAX_SEGMENTS
+            {
                 match lines.try_recv() {
                     Some(delivery) => self.put_delivery(&delivery, form, &mut text_started),
                     None => break,
@@ -1014,19 +1037,24 @@ impl Session {
                         *text_started = true;
                         self.editor.begin_output(&mut self.pending);
                     }
-                    self.pending.put_slice(joined);
+                    self.put_shared(joined);
                 }
                 return;
             }
         }
-        // Room for the whole delivery at once: growing the buffer by
-        // doubling would copy it again and again.
-        let size: usize = delivery
-            .messages()
-            .iter()
-            .map(|m| m.render(form.class).len())
-            .sum();
-        self.pending.reserve(size + 64);
+        if self.compressor.is_some() || self.info.charset != Charset::Utf8 {
+            // Every line is copied: room for the whole delivery at once, as
+            // growing the buffer by doubling would copy it again and again.
+            // Otherwise lines go out shared and `pending` takes only what
+            // this client needs of its own (an allocation saved per
+            // recipient: the room's single lines come this way).
+            let size: usize = delivery
+                .messages()
+                .iter()
+                .map(|m| m.render(form.class).len())
+                .sum();
+            self.pending.reserve(size + 64);
+        }
         for message in delivery.messages() {
             self.put_message(message, form, text_started);
         }
@@ -1038,12 +1066,12 @@ impl Session {
         if form.channel_text
             && let Some(text) = message.channel_text()
         {
-            self.pending.put_slice(text);
+            self.put_shared(text);
         }
         if form.roster
             && let Some(roster) = message.roster()
         {
-            self.pending.put_slice(roster);
+            self.put_shared(roster);
         }
         if !message.has_text() {
             return;
@@ -1056,7 +1084,10 @@ impl Session {
         let rendered = message.render(class);
         let wraps = form.width > 0 && message.width(class) > form.width;
         if !wraps {
-            self.info.charset.encode_bytes(rendered, &mut self.pending);
+            match self.info.charset {
+                Charset::Utf8 => self.put_shared(rendered),
+                Charset::Latin1 => self.info.charset.encode_bytes(rendered, &mut self.pending),
+            }
             return;
         }
         let line = rendered.strip_suffix(b"\r\n").unwrap_or(rendered);
@@ -1091,7 +1122,7 @@ impl Session {
         let kept = timeout(GOODBYE_TIMEOUT, drain).await.unwrap_or_default();
         let form = self.form();
         for message in kept.iter().flat_map(Delivery::messages) {
-            if self.pending.len() >= MAX_PENDING_WRITE {
+            if self.pending.len() + self.outgoing.len() >= MAX_PENDING_WRITE {
                 break;
             }
             self.put_message(message, form, &mut text_started);
@@ -1156,11 +1187,13 @@ impl Session {
             // End the zlib stream so the client sees a clean end.
             self.flush_pending();
             if let Some(compressor) = self.compressor.take() {
-                compressor.finish(&mut self.outgoing);
+                let mut end = BytesMut::new();
+                compressor.finish(&mut end);
+                self.outgoing.push(end.freeze());
             }
             let flush = async {
-                while self.outgoing.has_remaining() {
-                    if self.output.write_buf(&mut self.outgoing).await.unwrap_or(0) == 0 {
+                while !self.outgoing.is_empty() {
+                    if self.outgoing.write_to(&mut self.output).await.unwrap_or(0) == 0 {
                         break;
                     }
                 }
