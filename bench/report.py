@@ -393,7 +393,8 @@ def main():
         notes.append(f"- {len(busy)} of {len(runs) + len(idle)} runs ran while other processes "
                      "(not niced) used CPU, e.g. " + busy[0]["background"].strip())
     for r in skipped:
-        notes.append(f"- skipped for the time budget: {r['server']} {r['kind']} "
+        why = "the time budget" if r["skipped"] == "budget" else r["skipped"]
+        notes.append(f"- skipped ({why}): {r['server']} {r['kind']} "
                      f"{r['clients']:,} clients")
     if notes:
         w("## Anomalies")
