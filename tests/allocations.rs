@@ -2,8 +2,8 @@
 //! this process, a room's lines to 45 members cost no more allocations per
 //! line than the same lines to 5.
 //!
-//! The server runs in this test's process (so its allocations can be
-//! counted) on 127.0.0.1 port 0, and the clients are plain blocking sockets
+//! The server runs in this test's process (`common::TestServer`, so its
+//! allocations can be counted) on 127.0.0.1 port 0, and the clients are plain blocking sockets
 //! that read into stack buffers, so they allocate nothing while counted.
 //! One sender sends a line at a time and waits until every member has it,
 //! so every line is a batch of its own to every recipient: a per-recipient
@@ -14,10 +14,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tokio_util::sync::CancellationToken;
+mod common;
+
+use common::{DEADLINE, TestServer};
 
 struct Counting;
 
@@ -52,9 +53,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Bound on every wait for the server.
-const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Rounds counted per phase.
 const ROUNDS: usize = 100;
@@ -181,38 +179,11 @@ fn per_member(few: u64, many: u64, rounds: usize) -> f64 {
 
 #[test]
 fn a_line_to_many_members_allocates_nothing_per_member() {
-    let config = tavern::Config {
+    let server = TestServer::with_config(tavern::Config {
         negotiation_wait_ms: 20,
-        flood_lines_per_sec: 0,
-        max_connections_per_ip: 1000,
-        ..tavern::Config::default()
-    };
-    let shutdown = CancellationToken::new();
-    let (addr_tx, addr_rx) = mpsc::channel();
-    let server = {
-        let shutdown = shutdown.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                addr_tx
-                    .send(listener.local_addr().expect("address"))
-                    .expect("hand over the address");
-                tavern::run(listener, config, shutdown)
-                    .await
-                    .expect("serve");
-            });
-        })
-    };
-    let addr = addr_rx
-        .recv_timeout(DEADLINE)
-        .expect("the server's address");
+        ..common::test_config()
+    });
+    let addr = server.addr;
 
     let mut clients: Vec<Client> = (0..5)
         .map(|i| Client::connect(addr, &format!("few{i}")))
@@ -249,6 +220,5 @@ fn a_line_to_many_members_allocates_nothing_per_member() {
     }
 
     drop(clients);
-    shutdown.cancel();
-    server.join().expect("the server thread");
+    server.stop();
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{Client, DEADLINE};
 
@@ -24,22 +24,8 @@ impl Running {
         self.child.id()
     }
 
-    /// Polls until the child exits, at most `DEADLINE`.
     fn wait_exit(&mut self) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return status,
-                Ok(None) => {}
-                Err(e) => panic!("try_wait: {e}"),
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "tavern (pid {}) did not exit in time",
-                self.pid()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        common::wait_exit(&mut self.child)
     }
 }
 
@@ -239,11 +225,7 @@ fn start_listening(dir: &TempDir, listen: &str) -> (Running, SocketAddr) {
 }
 
 fn sigterm(running: &Running) {
-    let status = Command::new("kill")
-        .args(["-TERM", &running.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -TERM failed: {status}");
+    common::sigterm(running.pid());
 }
 
 #[test]

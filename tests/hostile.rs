@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use common::{Client, DEADLINE};
+use common::{BulkReader, Client, DEADLINE};
 
 /// Most the server's RSS may grow while one client misbehaves. The limits
 /// that bound it (a line's 4 × 1000 bytes, a subnegotiation's 8 KiB, a
@@ -171,28 +171,11 @@ impl Server {
 
     /// Polls until the server exits, at most `DEADLINE`.
     fn wait_exit(&mut self) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return status,
-                Ok(None) => {}
-                Err(e) => panic!("try_wait: {e}"),
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "tavern (pid {}) did not exit in time",
-                self.child.id()
-            );
-            std::thread::sleep(POLL);
-        }
+        common::wait_exit(&mut self.child)
     }
 
     fn signal_term(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed: {status}");
+        common::sigterm(self.child.id());
     }
 }
 
@@ -494,129 +477,6 @@ fn bulk_line(sender: &str, counter: usize) -> String {
     format!("{head}{}", "x".repeat(BULK_CHARS - head.len()))
 }
 
-/// Reads complete lines from an observer's socket without keeping a
-/// transcript (`Client::expect` scans everything received, too slow for
-/// megabytes), checking that each sender's bulk lines arrive in order.
-struct BulkReader<'a> {
-    client: &'a mut Client,
-    who: &'static str,
-    partial: Vec<u8>,
-    /// Next bulk counter expected from ann and from bob.
-    next: [usize; 2],
-    /// Lines that were not bulk lines.
-    other: Vec<String>,
-}
-
-impl<'a> BulkReader<'a> {
-    fn new(client: &'a mut Client, who: &'static str) -> BulkReader<'a> {
-        client.stream().set_nonblocking(true).expect("non-blocking");
-        BulkReader {
-            client,
-            who,
-            partial: Vec::new(),
-            next: [0, 0],
-            other: Vec::new(),
-        }
-    }
-
-    /// Writes to the observer's socket, reading meanwhile when it is full
-    /// so neither side waits on the other.
-    fn send(&mut self, mut bytes: &[u8], start: Instant) {
-        while !bytes.is_empty() {
-            match self.client.stream().write(bytes) {
-                Ok(n) => bytes = &bytes[n..],
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    assert!(start.elapsed() < DEADLINE, "{}: write stuck", self.who);
-                    if !self.pump() {
-                        std::thread::sleep(POLL);
-                    }
-                }
-                Err(e) => panic!("{}: write: {e}", self.who),
-            }
-        }
-    }
-
-    /// Reads what is there and checks each complete line; false when
-    /// nothing arrived.
-    fn pump(&mut self) -> bool {
-        let mut buf = [0u8; 65536];
-        let mut got = false;
-        loop {
-            match self.client.stream().read(&mut buf) {
-                Ok(0) => panic!("{}: the server closed the connection", self.who),
-                Ok(n) => {
-                    got = true;
-                    self.partial.extend_from_slice(&buf[..n]);
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-                Err(e) => panic!("{}: read: {e}", self.who),
-            }
-        }
-        if let Some(end) = self.partial.windows(2).rposition(|w| w == b"\r\n") {
-            let complete: Vec<u8> = self.partial.drain(..end + 2).collect();
-            for line in common::visible(&complete).split('\n') {
-                self.line(line);
-            }
-        }
-        got
-    }
-
-    fn line(&mut self, line: &str) {
-        if line.is_empty() {
-            return;
-        }
-        for (i, sender) in ["ann", "bob"].into_iter().enumerate() {
-            if let Some(rest) = line.strip_prefix(&format!("{sender}: bulk {sender} ")) {
-                let counter: usize = rest
-                    .split(' ')
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or_else(|| panic!("{}: garbled line {line:?}", self.who));
-                assert_eq!(
-                    counter, self.next[i],
-                    "{}: {sender}'s lines out of order or lost",
-                    self.who
-                );
-                assert_eq!(
-                    line,
-                    format!("{sender}: {}", bulk_line(sender, counter)),
-                    "{}: a bulk line arrived changed",
-                    self.who
-                );
-                self.next[i] += 1;
-                return;
-            }
-        }
-        self.other.push(line.to_owned());
-    }
-
-    /// Reads until both senders' lines up to `sent` (exclusive) arrived.
-    fn catch_up(&mut self, sent: usize, start: Instant) {
-        while self.next != [sent, sent] {
-            assert!(
-                start.elapsed() < DEADLINE,
-                "{}: stuck at {:?} of {sent}",
-                self.who,
-                self.next
-            );
-            if !self.pump() {
-                std::thread::sleep(POLL);
-            }
-        }
-    }
-
-    /// Back to the `Client`'s own reading: what was read past the last
-    /// complete line goes back to it.
-    fn finish(self) -> Vec<String> {
-        self.client
-            .stream()
-            .set_nonblocking(false)
-            .expect("blocking again");
-        self.client.raw.extend_from_slice(&self.partial);
-        self.other
-    }
-}
-
 #[test]
 fn a_client_that_never_reads_is_dropped_while_observers_exchange_megabytes() {
     let mut server = Server::start(&[("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS)]);
@@ -632,8 +492,8 @@ fn a_client_that_never_reads_is_dropped_while_observers_exchange_megabytes() {
     let start = Instant::now();
     let mut other = Vec::new();
     {
-        let mut ann = BulkReader::new(&mut observers.ann, "ann");
-        let mut bob = BulkReader::new(&mut observers.bob, "bob");
+        let mut ann = BulkReader::new(&mut observers.ann, "ann", bulk_line, "bulk ");
+        let mut bob = BulkReader::new(&mut observers.bob, "bob", bulk_line, "bulk ");
         let mut sent = 0;
         let mut pieces = 0;
         let mut pieces_after_notice = 0;
@@ -642,18 +502,10 @@ fn a_client_that_never_reads_is_dropped_while_observers_exchange_megabytes() {
                 pieces < BULK_MAX_PIECES,
                 "no notice after {pieces} pieces ({sent} lines from each observer)"
             );
-            let mut ann_piece = String::new();
-            let mut bob_piece = String::new();
-            for i in sent..sent + BULK_LINES {
-                ann_piece.push_str(&bulk_line("ann", i));
-                ann_piece.push_str("\r\n");
-                bob_piece.push_str(&bulk_line("bob", i));
-                bob_piece.push_str("\r\n");
-            }
             // Each piece within `DEADLINE`.
             let at = Instant::now();
-            ann.send(ann_piece.as_bytes(), at);
-            bob.send(bob_piece.as_bytes(), at);
+            ann.send_lines(sent..sent + BULK_LINES, at);
+            bob.send_lines(sent..sent + BULK_LINES, at);
             sent += BULK_LINES;
             pieces += 1;
             // The round trip: each observer has every line of both before
@@ -661,8 +513,7 @@ fn a_client_that_never_reads_is_dropped_while_observers_exchange_megabytes() {
             ann.catch_up(sent, at);
             bob.catch_up(sent, at);
             peak = peak.max(server.rss_kb());
-            let told = |reader: &BulkReader| reader.other.iter().any(|l| l == STALLED_NOTICE);
-            if told(&ann) && told(&bob) {
+            if ann.count(STALLED_NOTICE) > 0 && bob.count(STALLED_NOTICE) > 0 {
                 pieces_after_notice += 1;
             }
         }

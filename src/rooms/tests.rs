@@ -243,6 +243,16 @@ fn the_roster_follows_arrivals_renames_moves_and_departures() {
     assert!(drain_roster(&mut bob).is_empty(), "ann was in another room");
 }
 
+/// A lobby with ann and bob in it, their sign-on lines read.
+fn ann_and_bob(now: Instant) -> (Rooms, Member, Member) {
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
+    drain(&mut ann);
+    drain(&mut bob);
+    (rooms, ann, bob)
+}
+
 fn say(rooms: &mut Rooms, member: &Member, text: &str, now: Instant) {
     rooms.handle(
         Request::Say {
@@ -256,11 +266,7 @@ fn say(rooms: &mut Rooms, member: &Member, text: &str, now: Instant) {
 #[test]
 fn a_batch_of_room_lines_is_one_delivery_per_member() {
     let now = Instant::now();
-    let mut rooms = rooms();
-    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
-    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
-    drain(&mut ann);
-    drain(&mut bob);
+    let (mut rooms, mut ann, mut bob) = ann_and_bob(now);
     for text in ["one", "two", "three"] {
         say(&mut rooms, &ann, text, now);
     }
@@ -276,11 +282,7 @@ fn a_batch_of_room_lines_is_one_delivery_per_member() {
 #[test]
 fn a_private_line_in_a_batch_keeps_its_place_among_the_room_lines() {
     let now = Instant::now();
-    let mut rooms = rooms();
-    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
-    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
-    drain(&mut ann);
-    drain(&mut bob);
+    let (mut rooms, mut ann, mut bob) = ann_and_bob(now);
     say(&mut rooms, &ann, "before", now);
     rooms.handle(
         Request::Command {
@@ -307,11 +309,7 @@ fn a_private_line_in_a_batch_keeps_its_place_among_the_room_lines() {
 #[test]
 fn whoever_joins_or_leaves_mid_batch_gets_exactly_the_lines_of_their_time() {
     let now = Instant::now();
-    let mut rooms = rooms();
-    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
-    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
-    drain(&mut ann);
-    drain(&mut bob);
+    let (mut rooms, mut ann, mut bob) = ann_and_bob(now);
     say(&mut rooms, &ann, "before cy", now);
     let mut cy = join_in_batch(&mut rooms, "cy", 64, now).unwrap();
     say(&mut rooms, &ann, "with cy", now);

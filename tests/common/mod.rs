@@ -262,3 +262,199 @@ pub fn visible(raw: &[u8]) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Pause between a bulk reader's reads when nothing arrived: short, as a
+/// round of bulk lines is many reads.
+const BULK_POLL: Duration = Duration::from_micros(200);
+
+/// Reads ann's and bob's numbered lines (megabytes of them) from a client's
+/// socket without keeping a transcript (`Client::expect` scans everything
+/// received, too slow for that), checking that each sender's lines arrive
+/// in order and unchanged. Its `who` is also the sender it writes for.
+pub struct BulkReader<'a> {
+    client: &'a mut Client,
+    pub who: &'static str,
+    /// The text of line `counter` from `sender`, as sent.
+    line_for: fn(&str, usize) -> String,
+    /// What every such line starts with before `<sender> <counter> `.
+    marker: &'static str,
+    partial: Vec<u8>,
+    /// Next counter expected from ann and from bob.
+    pub next: [usize; 2],
+    /// Lines that were not numbered lines.
+    pub other: Vec<String>,
+}
+
+impl<'a> BulkReader<'a> {
+    /// `line_for(sender, counter)` must start with
+    /// `{marker}{sender} {counter} `.
+    pub fn new(
+        client: &'a mut Client,
+        who: &'static str,
+        line_for: fn(&str, usize) -> String,
+        marker: &'static str,
+    ) -> BulkReader<'a> {
+        // Non-blocking: a read timeout is rounded up to the kernel's tick
+        // (4 ms), which would dominate the time of a test reading megabytes.
+        client.stream().set_nonblocking(true).expect("non-blocking");
+        BulkReader {
+            client,
+            who,
+            line_for,
+            marker,
+            partial: Vec::new(),
+            next: [0, 0],
+            other: Vec::new(),
+        }
+    }
+
+    /// Sends this reader's own numbered lines `counters`, in one write.
+    pub fn send_lines(&mut self, counters: std::ops::Range<usize>, start: Instant) {
+        let mut text = String::new();
+        for counter in counters {
+            text.push_str(&(self.line_for)(self.who, counter));
+            text.push_str("\r\n");
+        }
+        self.send(text.as_bytes(), start);
+    }
+
+    /// Writes to the same socket, reading meanwhile when it is full so
+    /// neither side waits on the other.
+    pub fn send(&mut self, mut bytes: &[u8], start: Instant) {
+        while !bytes.is_empty() {
+            match self.client.stream().write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    assert!(start.elapsed() < DEADLINE, "{}: write stuck", self.who);
+                    if !self.pump() {
+                        std::thread::sleep(BULK_POLL);
+                    }
+                }
+                Err(e) => panic!("{}: write: {e}", self.who),
+            }
+        }
+    }
+
+    /// Reads what is there and checks each complete line; false when
+    /// nothing arrived.
+    fn pump(&mut self) -> bool {
+        let mut buf = [0u8; 65536];
+        let mut got = false;
+        loop {
+            match self.client.stream().read(&mut buf) {
+                Ok(0) => panic!("{}: the server closed the connection", self.who),
+                Ok(n) => {
+                    got = true;
+                    self.partial.extend_from_slice(&buf[..n]);
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+                Err(e) => panic!("{}: read: {e}", self.who),
+            }
+        }
+        if let Some(end) = self.partial.windows(2).rposition(|w| w == b"\r\n") {
+            let complete: Vec<u8> = self.partial.drain(..end + 2).collect();
+            for line in visible(&complete).split('\n') {
+                self.line(line);
+            }
+        }
+        got
+    }
+
+    fn line(&mut self, line: &str) {
+        if line.is_empty() {
+            return;
+        }
+        for (i, sender) in ["ann", "bob"].into_iter().enumerate() {
+            let prefix = format!("{sender}: {}{sender} ", self.marker);
+            if let Some(rest) = line.strip_prefix(&prefix) {
+                let counter: usize = rest
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("{}: garbled line {line:?}", self.who));
+                assert_eq!(
+                    counter, self.next[i],
+                    "{}: {sender}'s lines out of order or lost",
+                    self.who
+                );
+                assert_eq!(
+                    line,
+                    format!("{sender}: {}", (self.line_for)(sender, counter)),
+                    "{}: a numbered line arrived changed",
+                    self.who
+                );
+                self.next[i] += 1;
+                return;
+            }
+        }
+        self.other.push(line.to_owned());
+    }
+
+    /// How many of the other lines are `line`.
+    pub fn count(&self, line: &str) -> usize {
+        self.other.iter().filter(|l| *l == line).count()
+    }
+
+    /// Reads until both senders' lines up to `sent` (exclusive) arrived.
+    pub fn catch_up(&mut self, sent: usize, start: Instant) {
+        while self.next != [sent, sent] {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{}: stuck at {:?} of {sent}",
+                self.who,
+                self.next
+            );
+            if !self.pump() {
+                std::thread::sleep(BULK_POLL);
+            }
+        }
+    }
+
+    /// Reads until `needle` is in one of the other lines.
+    pub fn wait_other(&mut self, needle: &str, start: Instant) {
+        while !self.other.iter().any(|l| l.contains(needle)) {
+            assert!(start.elapsed() < DEADLINE, "{}: no {needle:?}", self.who);
+            if !self.pump() {
+                std::thread::sleep(BULK_POLL);
+            }
+        }
+    }
+
+    /// Back to the `Client`'s own reading: what was read past the last
+    /// complete line goes back to it. Returns the other lines.
+    pub fn finish(self) -> Vec<String> {
+        self.client
+            .stream()
+            .set_nonblocking(false)
+            .expect("blocking again");
+        self.client.raw.extend_from_slice(&self.partial);
+        self.other
+    }
+}
+
+/// Polls until a tavern process started by a test exits, at most `DEADLINE`.
+pub fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) => {}
+            Err(e) => panic!("try_wait: {e}"),
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "tavern (pid {}) did not exit in time",
+            child.id()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGTERM to a process this test started, by its PID.
+pub fn sigterm(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -TERM failed: {status}");
+}
