@@ -1,5 +1,6 @@
-//! The two character sets tavern speaks on the wire, and the one place text is
-//! encoded into them.
+//! The two character sets tavern speaks on the wire, the one place text is
+//! encoded into them, and the CHARSET option's subnegotiation (RFC 2066) that
+//! agrees on one. Sans-IO.
 //!
 //! Inside tavern all text is UTF-8. A client that agreed to UTF-8 (CHARSET,
 //! RFC 2066) or declared it (MTTS) gets it as is. A client that refused both
@@ -10,7 +11,7 @@
 //! command. UTF-8 never contains the byte 255 and needs no escaping.
 
 use bytes::{BufMut, BytesMut};
-use nectar::constants::IAC;
+use nectar::constants::{CHARSET_ACCEPTED, CHARSET_REJECTED, CHARSET_REQUEST, IAC};
 
 /// A wire character set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -97,6 +98,84 @@ fn push_latin1(c: char, out: &mut BytesMut) {
     }
 }
 
+/// The charsets tavern offers in its CHARSET REQUEST, best first, after the
+/// separator RFC 2066 puts before each name.
+const OFFER: &[u8] = b";UTF-8;ISO-8859-1";
+
+/// What a client said in a CHARSET subnegotiation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CharsetMessage {
+    /// ACCEPTED, answering tavern's REQUEST: the charset, or `None` for a
+    /// name tavern did not offer.
+    Accepted(Option<Charset>),
+    /// REJECTED: none of what tavern offered.
+    Rejected,
+    /// The client's own REQUEST: what tavern accepts from its list (the
+    /// name as the client spelled it, for the reply), or `None` to reject.
+    Request(Option<(Vec<u8>, Charset)>),
+    /// A verb tavern does not act on (the TTABLE ones), or nothing at all.
+    Other,
+}
+
+impl CharsetMessage {
+    /// Reads one CHARSET subnegotiation's payload.
+    pub(crate) fn parse(data: &[u8]) -> CharsetMessage {
+        let Some((&verb, rest)) = data.split_first() else {
+            return CharsetMessage::Other;
+        };
+        match verb {
+            CHARSET_ACCEPTED => {
+                CharsetMessage::Accepted(Charset::from_name(&String::from_utf8_lossy(rest)))
+            }
+            CHARSET_REJECTED => CharsetMessage::Rejected,
+            CHARSET_REQUEST => {
+                // "[TTABLE]" and its version byte may precede the list.
+                let list = rest
+                    .strip_prefix(b"[TTABLE]".as_slice())
+                    .and_then(|r| r.get(1..))
+                    .unwrap_or(rest);
+                CharsetMessage::Request(choose(list))
+            }
+            _ => CharsetMessage::Other,
+        }
+    }
+}
+
+/// From a REQUEST list (`<sep>name<sep>name…`), the name to accept: UTF-8 if
+/// offered, else Latin-1, as the client spelled it.
+fn choose(list: &[u8]) -> Option<(Vec<u8>, Charset)> {
+    let (&separator, names) = list.split_first()?;
+    let names: Vec<&[u8]> = names.split(|&b| b == separator).collect();
+    [Charset::Utf8, Charset::Latin1]
+        .into_iter()
+        .find_map(|wanted| {
+            names
+                .iter()
+                .find(|name| Charset::from_name(&String::from_utf8_lossy(name)) == Some(wanted))
+                .map(|name| (name.to_vec(), wanted))
+        })
+}
+
+/// tavern's REQUEST payload: its offer.
+pub(crate) fn request() -> Vec<u8> {
+    let mut request = vec![CHARSET_REQUEST];
+    request.extend_from_slice(OFFER);
+    request
+}
+
+/// The reply to a client's REQUEST: ACCEPTED with the name chosen, or
+/// REJECTED.
+pub(crate) fn reply(chosen: Option<&[u8]>) -> Vec<u8> {
+    match chosen {
+        Some(name) => {
+            let mut reply = vec![CHARSET_ACCEPTED];
+            reply.extend_from_slice(name);
+            reply
+        }
+        None => vec![CHARSET_REJECTED],
+    }
+}
+
 impl std::fmt::Display for Charset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -144,6 +223,53 @@ mod tests {
         out.clear();
         Charset::Latin1.encode_bytes(b"a\xffb", &mut out);
         assert_eq!(&out[..], b"a?b", "a stray byte never reaches the wire raw");
+    }
+
+    #[test]
+    fn charset_answers_to_tavern_s_request() {
+        assert_eq!(
+            CharsetMessage::parse(b"\x02UTF-8"),
+            CharsetMessage::Accepted(Some(Charset::Utf8))
+        );
+        assert_eq!(
+            CharsetMessage::parse(b"\x02iso-8859-1"),
+            CharsetMessage::Accepted(Some(Charset::Latin1))
+        );
+        assert_eq!(
+            CharsetMessage::parse(b"\x02KOI8-R"),
+            CharsetMessage::Accepted(None),
+            "a name tavern did not offer"
+        );
+        assert_eq!(CharsetMessage::parse(b"\x03"), CharsetMessage::Rejected);
+        assert_eq!(CharsetMessage::parse(b""), CharsetMessage::Other);
+        assert_eq!(CharsetMessage::parse(b"\x04x"), CharsetMessage::Other);
+        assert_eq!(request(), b"\x01;UTF-8;ISO-8859-1");
+    }
+
+    #[test]
+    fn a_client_request_gets_utf8_first_then_latin1_as_spelled() {
+        let chosen = |payload: &[u8]| match CharsetMessage::parse(payload) {
+            CharsetMessage::Request(chosen) => chosen,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            chosen(b"\x01 latin1 utf8"),
+            Some((b"utf8".to_vec(), Charset::Utf8)),
+            "UTF-8 wins wherever it is in the list"
+        );
+        assert_eq!(
+            chosen(b"\x01,KOI8-R,Latin1"),
+            Some((b"Latin1".to_vec(), Charset::Latin1))
+        );
+        assert_eq!(chosen(b"\x01;KOI8-R;CP1252"), None);
+        assert_eq!(chosen(b"\x01"), None, "an empty list");
+        assert_eq!(
+            chosen(b"\x01[TTABLE]\x01;UTF-8"),
+            Some((b"UTF-8".to_vec(), Charset::Utf8)),
+            "the translation-table prefix and its version byte are skipped"
+        );
+        assert_eq!(reply(Some(b"utf8")), b"\x02utf8");
+        assert_eq!(reply(None), b"\x03");
     }
 
     #[test]

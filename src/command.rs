@@ -1,39 +1,78 @@
-//! A typed line becomes an [`Input`] here, and only here: chat text, or one of
-//! the commands, or an unknown command with a helpful answer. The table
-//! [`COMMANDS`] is the single list of commands, used by `/help` and by usage
-//! errors, so the two cannot drift apart.
+//! A typed line becomes an [`Input`] here, and only here: chat text, a
+//! command for its one owner, or a mistake with its answer. Names in
+//! commands come out validated ([`Nick`], [`RoomName`]), so nothing
+//! downstream parses them again. The table [`COMMANDS`] is the single list of
+//! commands, used by `/help` and by usage errors, so the two cannot drift
+//! apart.
+//!
+//! Who answers what: the session answers what concerns its own connection or
+//! needs no room state ([`SessionCommand`], and every [`Mistake`]); the room
+//! manager answers what reads or changes rooms ([`RoomCommand`]).
+
+use unicode_width::UnicodeWidthStr;
+
+use crate::names::{NameError, Nick, RoomName};
 
 /// One line from a signed-on user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     /// Text for the room. `//text` arrives here as `/text`.
     Chat(String),
-    Command(Command),
+    /// A command the session answers itself.
+    Session(SessionCommand),
+    /// A command for the room manager.
+    Room(RoomCommand),
+    /// Not a command tavern can carry out; the session says why.
+    Mistake(Mistake),
 }
 
+/// Commands about the user's own connection, answered by the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Nick(String),
-    Who {
-        all: bool,
-    },
+pub(crate) enum SessionCommand {
+    /// `/nick`: the session asks the room manager, and keeps its log span's
+    /// nick in step.
+    Nick(Nick),
     Quit(Option<String>),
-    Me(String),
-    Msg {
-        to: String,
-        text: String,
-    },
-    Join(String),
-    Rooms,
-    Away(Option<String>),
     Color(bool),
     /// What tavern knows about the user's client.
     Client,
     Help,
+}
+
+/// Commands about rooms and other members, answered by the room manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RoomCommand {
+    Who { all: bool },
+    Me(String),
+    Msg { to: Nick, text: String },
+    Join(RoomName),
+    Rooms,
+    Away(Option<String>),
+}
+
+/// A line that starts like a command but is not one tavern can carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Mistake {
     /// A known command with missing or wrong arguments: its usage line.
     Usage(&'static str),
     /// Not a command tavern knows; carries the name as typed.
     Unknown(String),
+    /// A nickname or room name that breaks the rules.
+    BadName(NameError),
+    /// `/msg` to a name nobody could have.
+    Nobody(String),
+}
+
+impl Mistake {
+    /// The answer the user sees.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Mistake::Usage(usage) => format!("Usage: {usage}"),
+            Mistake::Unknown(name) => format!("Unknown command /{name}. Type /help for the list."),
+            Mistake::BadName(error) => format!("{error}."),
+            Mistake::Nobody(name) => format!("There is nobody called {name} here."),
+        }
+    }
 }
 
 /// Every command: usage and what it does. `/help` prints this table.
@@ -62,8 +101,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
 ];
 
 impl Input {
-    /// Parses a sanitized line. Command names are case-insensitive.
-    pub fn parse(line: &str) -> Input {
+    /// Parses a sanitized line. Command names are case-insensitive;
+    /// `max_nick` is the configured nickname length, in characters.
+    pub(crate) fn parse(line: &str, max_nick: usize) -> Input {
         let Some(rest) = line.strip_prefix('/') else {
             return Input::Chat(line.to_owned());
         };
@@ -75,38 +115,52 @@ impl Input {
             None => (rest, ""),
         };
         let optional = |args: &str| (!args.is_empty()).then(|| args.to_owned());
-        let command = match name.to_lowercase().as_str() {
-            "nick" if !args.is_empty() && !args.contains(' ') => Command::Nick(args.to_owned()),
-            "nick" => Command::Usage(usage("/nick")),
+        let one_word = !args.is_empty() && !args.contains(' ');
+        let usage_of = |command| Input::Mistake(Mistake::Usage(usage(command)));
+        match name.to_lowercase().as_str() {
+            "nick" if one_word => match Nick::parse(args, max_nick) {
+                Ok(nick) => Input::Session(SessionCommand::Nick(nick)),
+                Err(error) => Input::Mistake(Mistake::BadName(error)),
+            },
+            "nick" => usage_of("/nick"),
             "who" | "names" => match args.to_lowercase().as_str() {
-                "" => Command::Who { all: false },
-                "all" => Command::Who { all: true },
-                _ => Command::Usage(usage("/who")),
+                "" => Input::Room(RoomCommand::Who { all: false }),
+                "all" => Input::Room(RoomCommand::Who { all: true }),
+                _ => usage_of("/who"),
             },
-            "quit" | "exit" => Command::Quit(optional(args)),
-            "me" if !args.is_empty() => Command::Me(args.to_owned()),
-            "me" => Command::Usage(usage("/me")),
+            "quit" | "exit" => Input::Session(SessionCommand::Quit(optional(args))),
+            "me" if !args.is_empty() => Input::Room(RoomCommand::Me(args.to_owned())),
+            "me" => usage_of("/me"),
             "msg" | "tell" => match args.split_once(' ') {
-                Some((to, text)) if !text.trim().is_empty() => Command::Msg {
-                    to: to.to_owned(),
-                    text: text.trim().to_owned(),
-                },
-                _ => Command::Usage(usage("/msg")),
+                Some((to, text)) if !text.trim().is_empty() => {
+                    // Any length: the target's nick may predate a lower
+                    // configured maximum.
+                    match Nick::parse(to, usize::MAX) {
+                        Ok(to) => Input::Room(RoomCommand::Msg {
+                            to,
+                            text: text.trim().to_owned(),
+                        }),
+                        Err(_) => Input::Mistake(Mistake::Nobody(to.to_owned())),
+                    }
+                }
+                _ => usage_of("/msg"),
             },
-            "join" if !args.is_empty() && !args.contains(' ') => Command::Join(args.to_owned()),
-            "join" => Command::Usage(usage("/join")),
-            "rooms" | "list" => Command::Rooms,
-            "away" => Command::Away(optional(args)),
+            "join" if one_word => match RoomName::parse(args) {
+                Ok(room) => Input::Room(RoomCommand::Join(room)),
+                Err(error) => Input::Mistake(Mistake::BadName(error)),
+            },
+            "join" => usage_of("/join"),
+            "rooms" | "list" => Input::Room(RoomCommand::Rooms),
+            "away" => Input::Room(RoomCommand::Away(optional(args))),
             "color" | "colour" => match args.to_lowercase().as_str() {
-                "on" => Command::Color(true),
-                "off" => Command::Color(false),
-                _ => Command::Usage(usage("/color")),
+                "on" => Input::Session(SessionCommand::Color(true)),
+                "off" => Input::Session(SessionCommand::Color(false)),
+                _ => usage_of("/color"),
             },
-            "client" => Command::Client,
-            "help" | "?" => Command::Help,
-            _ => Command::Unknown(name.to_owned()),
-        };
-        Input::Command(command)
+            "client" => Input::Session(SessionCommand::Client),
+            "help" | "?" => Input::Session(SessionCommand::Help),
+            _ => Input::Mistake(Mistake::Unknown(name.to_owned())),
+        }
     }
 }
 
@@ -119,62 +173,178 @@ fn usage(name: &str) -> &'static str {
         .unwrap_or("/help")
 }
 
+/// `/help`: a heading, then each command's usage and what it does, the
+/// descriptions lined up in one column.
+pub(crate) fn help_lines() -> Vec<String> {
+    let width = COMMANDS.iter().map(|(u, _)| u.width()).max().unwrap_or(0);
+    let mut lines = vec!["Commands:".to_owned()];
+    for (usage, what) in COMMANDS {
+        let pad = " ".repeat(width - usage.width());
+        lines.push(format!("  {usage}{pad}  {what}"));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const MAX_NICK: usize = 16;
+
     fn check(line: &str, expected: Input) {
-        assert_eq!(Input::parse(line), expected, "{line:?}");
+        assert_eq!(Input::parse(line, MAX_NICK), expected, "{line:?}");
     }
 
-    fn cmd(command: Command) -> Input {
-        Input::Command(command)
+    fn nick(name: &str) -> Nick {
+        Nick::parse(name, MAX_NICK).expect("a valid nick")
+    }
+
+    fn session(command: SessionCommand) -> Input {
+        Input::Session(command)
+    }
+
+    fn room(command: RoomCommand) -> Input {
+        Input::Room(command)
+    }
+
+    fn mistake(mistake: Mistake) -> Input {
+        Input::Mistake(mistake)
     }
 
     #[test]
     fn plain_text_and_double_slash_are_chat() {
         check("hello", Input::Chat("hello".into()));
         check("//shrug", Input::Chat("/shrug".into()));
+        check("hello /nick", Input::Chat("hello /nick".into()));
     }
 
     #[test]
-    fn commands_parse_case_insensitively_with_their_arguments() {
-        check("/NICK bob", cmd(Command::Nick("bob".into())));
-        check("/who", cmd(Command::Who { all: false }));
-        check("/Who ALL", cmd(Command::Who { all: true }));
-        check("/quit", cmd(Command::Quit(None)));
-        check("/quit bye all", cmd(Command::Quit(Some("bye all".into()))));
-        check("/me waves", cmd(Command::Me("waves".into())));
+    fn session_commands_parse_case_insensitively_with_their_arguments() {
+        check("/NICK bob", session(SessionCommand::Nick(nick("bob"))));
+        check("/quit", session(SessionCommand::Quit(None)));
+        check("/exit", session(SessionCommand::Quit(None)));
+        check(
+            "/quit bye all",
+            session(SessionCommand::Quit(Some("bye all".into()))),
+        );
+        check("/color off", session(SessionCommand::Color(false)));
+        check("/Colour ON", session(SessionCommand::Color(true)));
+        check("/help", session(SessionCommand::Help));
+        check("/?", session(SessionCommand::Help));
+        check("/client", session(SessionCommand::Client));
+    }
+
+    #[test]
+    fn room_commands_parse_case_insensitively_with_their_arguments() {
+        check("/who", room(RoomCommand::Who { all: false }));
+        check("/names", room(RoomCommand::Who { all: false }));
+        check("/Who ALL", room(RoomCommand::Who { all: true }));
+        check("/me waves", room(RoomCommand::Me("waves".into())));
         check(
             "/msg ann hi there",
-            cmd(Command::Msg {
-                to: "ann".into(),
+            room(RoomCommand::Msg {
+                to: nick("ann"),
                 text: "hi there".into(),
             }),
         );
-        check("/join games", cmd(Command::Join("games".into())));
-        check("/rooms", cmd(Command::Rooms));
-        check("/away", cmd(Command::Away(None)));
-        check("/away lunch", cmd(Command::Away(Some("lunch".into()))));
-        check("/color off", cmd(Command::Color(false)));
-        check("/help", cmd(Command::Help));
-        check("/client", cmd(Command::Client));
+        check(
+            "/tell ann  hi ",
+            room(RoomCommand::Msg {
+                to: nick("ann"),
+                text: "hi".into(),
+            }),
+        );
+        check(
+            "/join games",
+            room(RoomCommand::Join(RoomName::parse("games").expect("room"))),
+        );
+        check("/rooms", room(RoomCommand::Rooms));
+        check("/list", room(RoomCommand::Rooms));
+        check("/away", room(RoomCommand::Away(None)));
+        check("/away lunch", room(RoomCommand::Away(Some("lunch".into()))));
+    }
+
+    #[test]
+    fn names_come_out_validated_or_as_the_reason_they_are_not() {
+        check(
+            "/nick a☃",
+            mistake(Mistake::BadName(
+                Nick::parse("a☃", MAX_NICK).expect_err("not a nick"),
+            )),
+        );
+        let too_long = "x".repeat(MAX_NICK + 1);
+        assert!(matches!(
+            Input::parse(&format!("/nick {too_long}"), MAX_NICK),
+            Input::Mistake(Mistake::BadName(NameError::TooLong { max: MAX_NICK, .. }))
+        ));
+        check(
+            "/join bad☃",
+            mistake(Mistake::BadName(
+                RoomName::parse("bad☃").expect_err("not a room"),
+            )),
+        );
+        check("/msg a☃ hi", mistake(Mistake::Nobody("a☃".into())));
+        // A /msg target may be longer than new nicks may be.
+        let long = "y".repeat(MAX_NICK + 4);
+        assert!(matches!(
+            Input::parse(&format!("/msg {long} hi"), MAX_NICK),
+            Input::Room(RoomCommand::Msg { .. })
+        ));
     }
 
     #[test]
     fn missing_arguments_give_the_usage_line() {
-        check("/nick", cmd(Command::Usage("/nick NEW")));
-        check("/nick two words", cmd(Command::Usage("/nick NEW")));
-        check("/me", cmd(Command::Usage("/me ACTION")));
-        check("/msg ann", cmd(Command::Usage("/msg NICK TEXT")));
-        check("/join", cmd(Command::Usage("/join ROOM")));
-        check("/color blue", cmd(Command::Usage("/color on|off")));
-        check("/who me", cmd(Command::Usage("/who [all]")));
+        let usage = |text| mistake(Mistake::Usage(text));
+        check("/nick", usage("/nick NEW"));
+        check("/nick two words", usage("/nick NEW"));
+        check("/me", usage("/me ACTION"));
+        check("/msg ann", usage("/msg NICK TEXT"));
+        check("/msg ann   ", usage("/msg NICK TEXT"));
+        check("/join", usage("/join ROOM"));
+        check("/join two rooms", usage("/join ROOM"));
+        check("/color blue", usage("/color on|off"));
+        check("/who me", usage("/who [all]"));
     }
 
     #[test]
-    fn unknown_commands_are_a_variant_not_chat() {
-        check("/dance", cmd(Command::Unknown("dance".into())));
-        check("/", cmd(Command::Unknown(String::new())));
+    fn unknown_commands_are_a_mistake_not_chat() {
+        check("/dance", mistake(Mistake::Unknown("dance".into())));
+        check("/", mistake(Mistake::Unknown(String::new())));
+    }
+
+    #[test]
+    fn mistakes_say_what_to_do() {
+        assert_eq!(Mistake::Usage("/join ROOM").message(), "Usage: /join ROOM");
+        assert_eq!(
+            Mistake::Unknown("dance".into()).message(),
+            "Unknown command /dance. Type /help for the list."
+        );
+        assert_eq!(
+            Mistake::Nobody("zed".into()).message(),
+            "There is nobody called zed here."
+        );
+        let error = RoomName::parse("").expect_err("empty");
+        assert_eq!(
+            Mistake::BadName(error).message(),
+            "a room name cannot be empty."
+        );
+    }
+
+    #[test]
+    fn every_usage_line_is_found_and_help_lines_up_the_table() {
+        for (line, _) in COMMANDS {
+            let name = line.split(' ').next().expect("a name");
+            assert_eq!(usage(name), *line);
+        }
+        assert_eq!(usage("/nonesuch"), "/help");
+        let lines = help_lines();
+        assert_eq!(lines[0], "Commands:");
+        assert_eq!(lines.len(), COMMANDS.len() + 1);
+        let column = |line: &str, what: &str| line.find(what).expect("description");
+        let first = column(&lines[1], COMMANDS[0].1);
+        for (line, (usage, what)) in lines[1..].iter().zip(COMMANDS) {
+            assert!(line.starts_with(&format!("  {usage}")), "{line}");
+            assert_eq!(column(line, what), first, "{line}");
+        }
     }
 }

@@ -19,30 +19,38 @@
 //!   window or charset needs them.
 //! - [`gmcp`], [`mssp`], [`mccp`]: the MUD protocols, sans-IO.
 //! - [`banner`]: the welcome banner admins edit on disk.
-//! - [`session`]: one task per connection, tying the above together.
+//! - [`session`]: one task per connection, tying the above together: the
+//!   driver, negotiation (sans-IO), the writer, sign-on, the session's own
+//!   commands and per-recipient delivery, a file each.
 //! - [`server`]: the accept loop, connection limits ([`limits`]) and shutdown.
 //! - [`config`]: figment configuration: defaults, `tavern.toml`, `TAVERN_*`.
 
-pub mod banner;
+#![forbid(unsafe_code)]
+
+// Public: what the integration tests and the fuzz targets drive directly
+// (the sans-IO layers, and the configuration).
 pub mod charset;
-pub mod client;
 pub mod command;
 pub mod config;
 pub mod editor;
-pub mod gmcp;
-pub mod limits;
-pub mod mailbox;
-pub mod mccp;
-pub mod mssp;
-pub mod names;
-pub mod outgoing;
-pub mod render;
-pub mod rooms;
 pub mod sanitize;
-pub mod server;
-pub mod session;
 pub mod telnet;
-pub mod wrap;
+
+// Internal: rustc reports what nothing uses.
+pub(crate) mod banner;
+pub(crate) mod client;
+pub(crate) mod gmcp;
+pub(crate) mod limits;
+pub(crate) mod mailbox;
+pub(crate) mod mccp;
+pub(crate) mod mssp;
+pub(crate) mod names;
+pub(crate) mod outgoing;
+pub(crate) mod render;
+pub(crate) mod rooms;
+pub(crate) mod server;
+pub(crate) mod session;
+pub(crate) mod wrap;
 
 pub use config::Config;
 pub use server::run;

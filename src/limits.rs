@@ -1,6 +1,7 @@
-//! Per-connection and per-address limits that are not a buffer size: the
-//! flood-control token bucket for typed lines, and the count of connections
-//! per IP address. Sans-IO where it can be: the bucket takes the time as a
+//! Per-connection and per-address limits that are not a buffer size: flood
+//! control for typed lines (a token bucket, and [`FloodControl`], which holds
+//! the one line waiting its turn), and the count of connections per IP
+//! address. Sans-IO where it can be: flood control takes the time as a
 //! parameter.
 //!
 //! The connection count is the one piece of state shared across sessions
@@ -52,6 +53,81 @@ impl TokenBucket {
         } else {
             Some(Duration::from_secs_f64(-self.tokens / self.rate))
         }
+    }
+}
+
+/// Flood control for one connection's typed lines: the bucket, the one line
+/// waiting for its token, and whether the user has been told. The session
+/// reads no input while a line waits, so nothing more piles up: one line is
+/// all it ever holds.
+#[derive(Debug)]
+pub(crate) struct FloodControl<T> {
+    bucket: TokenBucket,
+    /// A line over the limit and when it may go; boxed, as it is rare and
+    /// the session's state is in every idle connection.
+    waiting: Option<Box<(T, Instant)>>,
+    /// The user was told lines are delayed, in this burst (reset by the
+    /// first line that goes through at once).
+    told: bool,
+}
+
+/// What became of a line offered to [`FloodControl`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Offered<T> {
+    /// Within the limit: handle it now.
+    Now(T),
+    /// Over the limit: it waits `wait`; `tell` is true for the first line
+    /// of a burst, whose user should be told (once, not per line).
+    Delayed { wait: Duration, tell: bool },
+}
+
+impl<T> FloodControl<T> {
+    /// `rate` lines a second after a burst of `burst`; rate 0 is no limit.
+    pub(crate) fn new(rate: u32, burst: u32, now: Instant) -> FloodControl<T> {
+        FloodControl {
+            bucket: TokenBucket::new(rate, burst, now),
+            waiting: None,
+            told: false,
+        }
+    }
+
+    /// Offers a line typed at `now`. A line may be offered only while none
+    /// waits (the caller stops reading meanwhile); one offered anyway
+    /// replaces nothing and goes through at once, as losing it would be
+    /// worse than letting it past.
+    pub(crate) fn offer(&mut self, line: T, now: Instant) -> Offered<T> {
+        if self.waiting.is_some() {
+            return Offered::Now(line);
+        }
+        match self.bucket.take(now) {
+            None => {
+                self.told = false;
+                Offered::Now(line)
+            }
+            Some(wait) => {
+                let tell = !std::mem::replace(&mut self.told, true);
+                self.waiting = Some(Box::new((line, now + wait)));
+                Offered::Delayed { wait, tell }
+            }
+        }
+    }
+
+    /// When the waiting line may go, if one waits.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        self.waiting.as_ref().map(|waiting| waiting.1)
+    }
+
+    /// Whether a line waits (input is not read meanwhile).
+    pub(crate) fn is_holding(&self) -> bool {
+        self.waiting.is_some()
+    }
+
+    /// The waiting line, if its time has come by `now`.
+    pub(crate) fn take_due(&mut self, now: Instant) -> Option<T> {
+        if self.due()? > now {
+            return None;
+        }
+        self.waiting.take().map(|waiting| waiting.0)
     }
 }
 
@@ -183,6 +259,65 @@ mod tests {
         for _ in 0..1000 {
             assert_eq!(bucket.take(now), None);
         }
+    }
+
+    #[test]
+    fn flood_control_holds_one_line_and_tells_once_per_burst() {
+        let start = Instant::now();
+        let mut flood = FloodControl::new(2, 2, start);
+        assert_eq!(flood.offer("a", start), Offered::Now("a"));
+        assert_eq!(flood.offer("b", start), Offered::Now("b"));
+        assert!(!flood.is_holding());
+        assert_eq!(flood.due(), None);
+        let wait = Duration::from_millis(500);
+        assert_eq!(
+            flood.offer("c", start),
+            Offered::Delayed { wait, tell: true }
+        );
+        assert!(flood.is_holding());
+        assert_eq!(flood.due(), Some(start + wait));
+        // Not yet due: it stays.
+        assert_eq!(flood.take_due(start + wait / 2), None);
+        assert!(flood.is_holding());
+        assert_eq!(flood.take_due(start + wait), Some("c"));
+        assert!(!flood.is_holding());
+        // Still in the same burst: delayed again, but not told again.
+        let now = start + wait;
+        assert!(matches!(
+            flood.offer("d", now),
+            Offered::Delayed { tell: false, .. }
+        ));
+        let due = flood.due().unwrap();
+        assert_eq!(flood.take_due(due), Some("d"));
+        // A quiet spell: the next line goes at once and a later burst is
+        // told again.
+        let later = due + Duration::from_secs(10);
+        assert_eq!(flood.offer("e", later), Offered::Now("e"));
+        assert_eq!(flood.offer("f", later), Offered::Now("f"));
+        assert!(matches!(
+            flood.offer("g", later),
+            Offered::Delayed { tell: true, .. }
+        ));
+    }
+
+    #[test]
+    fn a_line_offered_while_one_waits_is_not_lost() {
+        let start = Instant::now();
+        let mut flood = FloodControl::new(1, 1, start);
+        assert_eq!(flood.offer(1, start), Offered::Now(1));
+        assert!(matches!(flood.offer(2, start), Offered::Delayed { .. }));
+        assert_eq!(flood.offer(3, start), Offered::Now(3));
+        assert_eq!(flood.take_due(start + Duration::from_secs(5)), Some(2));
+    }
+
+    #[test]
+    fn flood_control_off_never_holds() {
+        let now = Instant::now();
+        let mut flood = FloodControl::new(0, 1, now);
+        for line in 0..100 {
+            assert_eq!(flood.offer(line, now), Offered::Now(line));
+        }
+        assert_eq!(flood.take_due(now), None);
     }
 
     #[test]

@@ -43,10 +43,6 @@ impl Delivery {
             Delivery::Run(run) => run.messages().len(),
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Why a push failed.

@@ -1,6 +1,8 @@
 //! `tavern [--config FILE]`: loads the configuration, binds, serves until
 //! SIGINT or SIGTERM. A second signal exits at once.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -123,6 +123,7 @@ fn put_clean(text: &str, out: &mut BytesMut) {
 }
 
 /// Reads the telnet form back (for tests and the curious): name → value.
+#[cfg(test)]
 pub fn decode_telnet(payload: &[u8]) -> Vec<(String, String)> {
     let mut vars = Vec::new();
     let mut fields = payload.split(|&b| b == MSSP_VAR).skip(1);

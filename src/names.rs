@@ -108,6 +108,7 @@ pub enum NameError {
 
 impl NameError {
     /// Which kind of name was refused.
+    #[cfg(test)]
     pub fn kind(&self) -> NameKind {
         match self {
             NameError::Empty { kind }
@@ -183,6 +184,7 @@ impl RoomName {
     }
 
     /// The room name as shown, without a leading '#'.
+    #[cfg(test)]
     pub fn as_str(&self) -> &str {
         &self.display
     }

@@ -5,7 +5,10 @@
 //! as an `Arc`. Each recipient's session asks it for the rendering of its
 //! capability [`Class`] (how many colors, whether a screen reader listens);
 //! the first to ask renders it, and everyone in that class shares those
-//! [`Bytes`]. The GMCP form (`Comm.Channel.Text`) is made the same way, once.
+//! [`Bytes`]. The GMCP forms (`Comm.Channel.Text`, and the `Room.*` roster
+//! news that goes with joins and leaves) are made the same way, once, and
+//! only if some recipient speaks GMCP: the room manager says who came and
+//! went, never in wire bytes.
 //! What stays per recipient is only what its own capabilities require:
 //! wrapping at its window width, and Latin-1 for clients without UTF-8.
 //!
@@ -53,6 +56,7 @@ impl Class {
         screen_reader: false,
     };
     /// The 16 colors: the default for terminals.
+    #[cfg(test)]
     pub const ANSI: Class = Class {
         color: ColorDepth::Ansi16,
         screen_reader: false,
@@ -166,6 +170,39 @@ fn hsl_to_rgb(hue: u32, saturation: f32, lightness: f32) -> (u8, u8, u8) {
     (to_byte(r), to_byte(g), to_byte(b))
 }
 
+/// Roster news that goes with a line (or alone), as names: the GMCP
+/// `Room.*` frames are made from it once, when a recipient first needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Roster {
+    /// Someone came into the room.
+    Added(Nick),
+    /// Someone left it.
+    Removed(Nick),
+    /// Someone in it changed nick.
+    Renamed { old: Nick, new: Nick },
+    /// Everyone in the room, for one who just came in.
+    Players(Vec<Nick>),
+}
+
+impl Roster {
+    /// The GMCP frames for this news.
+    fn gmcp(&self) -> Bytes {
+        match self {
+            Roster::Added(nick) => gmcp::room_add_player(nick.as_str()),
+            Roster::Removed(nick) => gmcp::room_remove_player(nick.as_str()),
+            Roster::Renamed { old, new } => {
+                let removed = gmcp::room_remove_player(old.as_str());
+                let added = gmcp::room_add_player(new.as_str());
+                let mut both = BytesMut::with_capacity(removed.len() + added.len());
+                both.put_slice(&removed);
+                both.put_slice(&added);
+                both.freeze()
+            }
+            Roster::Players(nicks) => gmcp::room_players(nicks.iter().map(Nick::as_str)),
+        }
+    }
+}
+
 /// Where a line belongs, for GMCP `Comm.Channel.Text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Channel {
@@ -207,18 +244,19 @@ pub struct Message {
     width: usize,
     channel: Channel,
     talker: Option<Nick>,
-    /// `Room.*` GMCP messages that go with this line (or alone).
-    roster: Option<Bytes>,
+    /// Roster news that goes with this line (or alone); boxed, as most
+    /// lines have none.
+    roster: Option<Box<Roster>>,
     renders: [OnceLock<Bytes>; CLASSES],
     channel_text: OnceLock<Bytes>,
+    /// `roster` as GMCP, made on first use.
+    roster_gmcp: OnceLock<Bytes>,
 }
 
 impl Message {
     /// A message that is only a roster update (no text line).
-    pub fn roster_only(roster: Bytes) -> Arc<Message> {
-        let mut message = LineBuilder::new(Tone::Plain).build();
-        message.roster = Some(roster);
-        Arc::new(message)
+    pub(crate) fn roster_only(roster: Roster) -> Arc<Message> {
+        LineBuilder::new(Tone::Plain).roster(roster).finish()
     }
 
     /// Whether there is a text line at all.
@@ -258,9 +296,10 @@ impl Message {
         }))
     }
 
-    /// `Room.*` GMCP messages that go with this line.
+    /// The `Room.*` GMCP messages that go with this line, if any.
     pub fn roster(&self) -> Option<&Bytes> {
-        self.roster.as_ref()
+        let roster = self.roster.as_ref()?;
+        Some(self.roster_gmcp.get_or_init(|| roster.gmcp()))
     }
 
     fn mark(&self, class: Class) -> &'static str {
@@ -313,7 +352,7 @@ pub struct LineBuilder {
     hang: Option<usize>,
     channel: Channel,
     talker: Option<Nick>,
-    roster: Option<Bytes>,
+    roster: Option<Box<Roster>>,
 }
 
 impl LineBuilder {
@@ -373,9 +412,9 @@ impl LineBuilder {
         self
     }
 
-    /// `Room.*` GMCP messages to send with the line.
-    pub fn roster(mut self, roster: Bytes) -> LineBuilder {
-        self.roster = Some(roster);
+    /// Roster news to send (as GMCP `Room.*`) with the line.
+    pub(crate) fn roster(mut self, roster: Roster) -> LineBuilder {
+        self.roster = Some(Box::new(roster));
         self
     }
 
@@ -391,6 +430,7 @@ impl LineBuilder {
             roster: self.roster,
             renders: Default::default(),
             channel_text: OnceLock::new(),
+            roster_gmcp: OnceLock::new(),
         }
     }
 
@@ -565,16 +605,53 @@ mod tests {
             ),
             "{text}"
         );
-        let roster = Message::roster_only(Bytes::from_static(b"x"));
+        let roster = Message::roster_only(Roster::Added(nick("bob")));
         assert!(roster.channel_text().is_none());
         assert!(roster.render(Class::ANSI).is_empty());
+    }
+
+    #[test]
+    fn roster_news_becomes_gmcp_room_frames_once() {
+        let frames = |roster: Roster| {
+            let message = Message::roster_only(roster);
+            let first = message.roster().expect("roster").clone();
+            // Made once and shared: the same bytes, not a copy.
+            assert_eq!(first.as_ptr(), message.roster().expect("roster").as_ptr());
+            String::from_utf8_lossy(&first).into_owned()
+        };
+        let added = frames(Roster::Added(nick("bob")));
+        assert!(
+            added.contains(r#"Room.AddPlayer {"fullname":"bob","name":"bob"}"#),
+            "{added}"
+        );
+        let removed = frames(Roster::Removed(nick("bob")));
+        assert!(removed.contains(r#"Room.RemovePlayer "bob""#), "{removed}");
+        let renamed = frames(Roster::Renamed {
+            old: nick("bob"),
+            new: nick("rob"),
+        });
+        let (gone, came) = (
+            renamed.find(r#"Room.RemovePlayer "bob""#).expect("removal"),
+            renamed
+                .find(r#"Room.AddPlayer {"fullname":"rob","name":"rob"}"#)
+                .expect("addition"),
+        );
+        assert!(gone < came, "the old name goes first: {renamed}");
+        let players = frames(Roster::Players(vec![nick("ann"), nick("bob")]));
+        assert!(
+            players.contains(
+                r#"Room.Players [{"fullname":"ann","name":"ann"},{"fullname":"bob","name":"bob"}]"#
+            ),
+            "{players}"
+        );
+        assert!(chat(&nick("ann"), "hi", "lobby").roster().is_none());
     }
 
     #[test]
     fn a_run_joins_its_text_lines_once_per_class_and_knows_the_widest() {
         let short = chat(&nick("ann"), "hi", "lobby");
         let long = notice(Tone::Info, "a somewhat longer line");
-        let roster = Message::roster_only(Bytes::from_static(b"x"));
+        let roster = Message::roster_only(Roster::Added(nick("bob")));
         let run = Run::new(vec![short.clone(), roster, long.clone()]);
         for class in [Class::PLAIN, Class::ANSI, sr(ColorDepth::None)] {
             let (joined, widest) = run.joined(class);

@@ -1,7 +1,12 @@
 //! `Rooms` driven directly, without a runtime: time is a parameter, and each
 //! member's queue is read with `try_recv`.
 
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
 use super::*;
+use crate::command::RoomCommand;
 
 struct Member {
     id: MemberId,
@@ -59,7 +64,7 @@ fn drain(member: &mut Member) -> String {
     text
 }
 
-fn command(rooms: &mut Rooms, member: &Member, command: Command, now: Instant) {
+fn command(rooms: &mut Rooms, member: &Member, command: RoomCommand, now: Instant) {
     rooms.apply(
         Request::Command {
             id: member.id,
@@ -87,7 +92,12 @@ fn chat_reaches_the_sender_and_the_room_but_not_other_rooms() {
     let mut ann = join(&mut rooms, "ann", 8, now).unwrap();
     let mut bob = join(&mut rooms, "bob", 8, now).unwrap();
     let mut cy = join(&mut rooms, "cy", 8, now).unwrap();
-    command(&mut rooms, &cy, Command::Join("games".into()), now);
+    command(
+        &mut rooms,
+        &cy,
+        RoomCommand::Join(RoomName::parse("games").unwrap()),
+        now,
+    );
     drain(&mut ann);
     drain(&mut bob);
     drain(&mut cy);
@@ -144,12 +154,17 @@ fn who_shows_idle_time_and_away_reason() {
     let mut rooms = rooms();
     let mut ann = join(&mut rooms, "ann", 64, start).unwrap();
     let bob = join(&mut rooms, "bob", 64, start).unwrap();
-    command(&mut rooms, &bob, Command::Away(Some("lunch".into())), start);
+    command(
+        &mut rooms,
+        &bob,
+        RoomCommand::Away(Some("lunch".into())),
+        start,
+    );
     drain(&mut ann);
     command(
         &mut rooms,
         &ann,
-        Command::Who { all: false },
+        RoomCommand::Who { all: false },
         start + Duration::from_secs(125),
     );
     let who = drain(&mut ann);
@@ -163,9 +178,19 @@ fn an_empty_room_other_than_the_default_disappears() {
     let now = Instant::now();
     let mut rooms = rooms();
     let ann = join(&mut rooms, "ann", 64, now).unwrap();
-    command(&mut rooms, &ann, Command::Join("games".into()), now);
+    command(
+        &mut rooms,
+        &ann,
+        RoomCommand::Join(RoomName::parse("games").unwrap()),
+        now,
+    );
     assert_eq!(rooms.stats().rooms, 1);
-    command(&mut rooms, &ann, Command::Join("lobby".into()), now);
+    command(
+        &mut rooms,
+        &ann,
+        RoomCommand::Join(RoomName::parse("lobby").unwrap()),
+        now,
+    );
     assert!(!rooms.rooms.contains_key("games"));
     assert!(rooms.rooms.contains_key("lobby"));
 }
@@ -223,7 +248,12 @@ fn the_roster_follows_arrivals_renames_moves_and_departures() {
             r#"Room.AddPlayer {"fullname":"rob","name":"rob"}"#
         ]
     );
-    command(&mut rooms, &bob, Command::Join("games".into()), now);
+    command(
+        &mut rooms,
+        &bob,
+        RoomCommand::Join(RoomName::parse("games").unwrap()),
+        now,
+    );
     assert_eq!(drain_roster(&mut ann), [r#"Room.RemovePlayer "rob""#]);
     assert_eq!(
         drain_roster(&mut bob),
@@ -241,6 +271,69 @@ fn the_roster_follows_arrivals_renames_moves_and_departures() {
         now,
     );
     assert!(drain_roster(&mut bob).is_empty(), "ann was in another room");
+}
+
+/// The full roster is built only for members who want it; the news on
+/// each line goes to all, and each session keeps or drops it.
+#[test]
+fn the_roster_wish_is_kept_current_after_sign_on() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    let _bob = join(&mut rooms, "bob", 64, now).unwrap();
+    let roster = |rooms: &mut Rooms, member: &Member, wanted| {
+        rooms.apply(
+            Request::Roster {
+                id: member.id,
+                wanted,
+            },
+            now,
+        );
+    };
+    let players = |news: Vec<String>| {
+        news.into_iter()
+            .filter(|n| n.starts_with("Room.Players"))
+            .collect::<Vec<_>>()
+    };
+    // GMCP's Room package removed: no full roster on entering a room.
+    roster(&mut rooms, &ann, false);
+    drain_roster(&mut ann);
+    command(
+        &mut rooms,
+        &ann,
+        RoomCommand::Join(RoomName::parse("games").unwrap()),
+        now,
+    );
+    assert!(players(drain_roster(&mut ann)).is_empty());
+    // Added back: the room as it is now, at once.
+    roster(&mut rooms, &ann, true);
+    assert_eq!(
+        drain_roster(&mut ann),
+        [r#"Room.Players [{"fullname":"ann","name":"ann"}]"#]
+    );
+    roster(&mut rooms, &ann, true);
+    assert!(
+        drain_roster(&mut ann).is_empty(),
+        "a wish repeated is not news"
+    );
+    command(
+        &mut rooms,
+        &ann,
+        RoomCommand::Join(RoomName::parse("lobby").unwrap()),
+        now,
+    );
+    assert_eq!(
+        players(drain_roster(&mut ann)),
+        [r#"Room.Players [{"fullname":"bob","name":"bob"},{"fullname":"ann","name":"ann"}]"#]
+    );
+    // A member already gone is no error.
+    rooms.apply(
+        Request::Roster {
+            id: 999,
+            wanted: true,
+        },
+        now,
+    );
 }
 
 /// A lobby with ann and bob in it, their sign-on lines read.
@@ -287,8 +380,8 @@ fn a_private_line_in_a_batch_keeps_its_place_among_the_room_lines() {
     rooms.handle(
         Request::Command {
             id: ann.id,
-            command: Command::Msg {
-                to: "bob".into(),
+            command: RoomCommand::Msg {
+                to: Nick::parse("bob", 16).unwrap(),
                 text: "psst".into(),
             },
         },

@@ -1,9 +1,13 @@
 //! All room state, with one owner.
 //!
 //! [`Rooms`] is a plain struct holding every member, nick and room; it
-//! changes only by [`Rooms::apply`] of a [`Request`], and is unit-tested
+//! changes only by [`Rooms::handle`] of a [`Request`], and is unit-tested
 //! without a runtime (time is a parameter). [`spawn`] runs it in one task fed
-//! by a bounded channel; sessions hold a [`RoomsHandle`], never a lock.
+//! by a bounded channel; sessions hold a [`RoomsHandle`], never a lock
+//! (`handle.rs`). This file holds membership and delivery; `commands.rs`
+//! the room commands (`/who`, `/me`, `/msg`, `/join`, `/rooms`, `/away`).
+//! Lines are built here as [`Message`] recipes, roster news as names: no
+//! wire bytes are made in the room manager.
 //!
 //! Delivery never waits on a session: each member has a queue bounded in
 //! lines ([`Outbox`], a [`mailbox`](crate::mailbox)), pushed without waiting.
@@ -20,23 +24,22 @@
 //! someone (a line to one member, a line to another room, anyone entering or
 //! leaving a room), so every member sees lines in the order they were made.
 
+mod commands;
+mod handle;
+
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
 use std::sync::Arc;
+use std::time::Instant;
 
-use bytes::BytesMut;
-use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use unicode_width::UnicodeWidthStr;
 
-use crate::command::{COMMANDS, Command};
-use crate::gmcp;
 use crate::mailbox::{Delivery, MailboxSender, PushError};
 use crate::names::{Nick, RoomName};
-use crate::render::{self, Channel, LineBuilder, Message, Tone};
+use crate::render::{self, Channel, LineBuilder, Message, Roster, Tone};
+
+pub(crate) use handle::{Request, RoomsHandle, spawn};
 
 /// Identifies a signed-on member for the lifetime of its session.
 pub type MemberId = u64;
@@ -51,9 +54,10 @@ pub struct Outbox {
     /// Cancelled when the manager drops the member for not reading, so the
     /// session closes the socket even while stuck in a write.
     pub kill: CancellationToken,
-    /// The client speaks GMCP: it gets the room's full roster on entering
-    /// one. Building that list is O(members), so it is built only for
-    /// those who read it (10,000 sign-ons would otherwise cost 10,000²).
+    /// The client speaks GMCP and wants `Room.*`: it gets the room's full
+    /// roster on entering one. Building that list is O(members), so it is
+    /// built only for those who read it (10,000 sign-ons would otherwise
+    /// cost 10,000²). The session keeps it current ([`Request::Roster`]).
     pub roster: bool,
 }
 
@@ -66,36 +70,6 @@ pub enum LeaveReason {
     /// Signed on but silent past `idle_timeout_secs`.
     Idle,
     Shutdown,
-}
-
-/// Everything the room manager does, each handled in [`Rooms::apply`].
-#[derive(Debug)]
-pub enum Request {
-    Join {
-        nick: Nick,
-        outbox: Outbox,
-        reply: oneshot::Sender<Result<MemberId, Taken>>,
-    },
-    Say {
-        id: MemberId,
-        text: String,
-    },
-    Rename {
-        id: MemberId,
-        nick: Nick,
-        reply: oneshot::Sender<Result<(), Taken>>,
-    },
-    Command {
-        id: MemberId,
-        command: Command,
-    },
-    Leave {
-        id: MemberId,
-        reason: LeaveReason,
-    },
-    Stats {
-        reply: oneshot::Sender<Stats>,
-    },
 }
 
 /// The nick asked for is in use (under case folding).
@@ -180,6 +154,7 @@ impl Rooms {
     }
 
     /// Applies one request at time `now` and delivers what it made.
+    #[cfg(test)]
     pub fn apply(&mut self, request: Request, now: Instant) {
         self.handle(request, now);
         self.flush();
@@ -211,6 +186,16 @@ impl Rooms {
                 let _ = reply.send(self.rename(id, nick, now));
             }
             Request::Command { id, command } => self.command(id, command, now),
+            Request::Roster { id, wanted } => {
+                let Some(member) = self.members.get_mut(&id) else {
+                    return;
+                };
+                let was = std::mem::replace(&mut member.outbox.roster, wanted);
+                if wanted && !was {
+                    let room = member.room.clone();
+                    self.send_roster(id, &room);
+                }
+            }
             Request::Leave { id, reason } => self.remove(id, reason),
             Request::Stats { reply } => {
                 let _ = reply.send(self.stats());
@@ -309,7 +294,7 @@ impl Rooms {
             .nick(&nick)
             .text(&format!(" has joined {name}"))
             .channel(Channel::Room(name.to_string()))
-            .roster(gmcp::room_add_player(nick.as_str()))
+            .roster(Roster::Added(nick.clone()))
             .finish();
         self.broadcast(key, &notice);
         // The room's lines so far, the arrival last, go out before the
@@ -363,7 +348,7 @@ impl Rooms {
             .nick(&member.nick)
             .text(&why)
             .channel(Channel::Room(self.room_name(&member.room)))
-            .roster(gmcp::room_remove_player(member.nick.as_str()))
+            .roster(Roster::Removed(member.nick.clone()))
             .finish();
         self.broadcast(&member.room, &notice);
     }
@@ -405,234 +390,18 @@ impl Rooms {
             member.nick = nick.clone();
         }
         info!(old = %old, new = %nick, "nick change");
-        let mut roster = BytesMut::new();
-        roster.extend_from_slice(&gmcp::room_remove_player(old.as_str()));
-        roster.extend_from_slice(&gmcp::room_add_player(nick.as_str()));
         let notice = LineBuilder::system(Tone::Info)
             .nick(&old)
             .text(" is now known as ")
             .nick(&nick)
             .channel(Channel::Room(self.room_name(&room)))
-            .roster(roster.freeze())
+            .roster(Roster::Renamed {
+                old: old.clone(),
+                new: nick.clone(),
+            })
             .finish();
         self.broadcast(&room, &notice);
         Ok(())
-    }
-
-    fn command(&mut self, id: MemberId, command: Command, now: Instant) {
-        let away_command = matches!(command, Command::Away(_));
-        let member = if away_command {
-            self.members.get(&id)
-        } else {
-            self.active(id, now)
-        };
-        let Some(member) = member else {
-            return;
-        };
-        let nick = member.nick.clone();
-        let room = member.room.clone();
-        match command {
-            Command::Who { all } => self.who(id, all, now),
-            Command::Me(action) => {
-                let line = LineBuilder::new(Tone::Plain)
-                    .text("* ")
-                    .hang()
-                    .nick(&nick)
-                    .text(" ")
-                    .text(&action)
-                    .channel(Channel::Room(self.room_name(&room)))
-                    .talker(&nick)
-                    .finish();
-                self.broadcast(&room, &line);
-            }
-            Command::Msg { to, text } => self.private(id, &nick, &to, &text),
-            Command::Join(name) => self.move_to(id, &nick, &room, &name),
-            Command::Rooms => {
-                let mut rooms: Vec<&Room> = self.rooms.values().collect();
-                rooms.sort_by(|a, b| a.name.key().cmp(b.name.key()));
-                let list: Vec<String> = rooms
-                    .iter()
-                    .map(|r| format!("{} ({})", r.name, r.members.len()))
-                    .collect();
-                self.tell(id, Tone::Info, &format!("Rooms: {}", list.join(", ")));
-            }
-            Command::Away(reason) => {
-                let reason = reason.unwrap_or_else(|| "away".to_owned());
-                if let Some(member) = self.members.get_mut(&id) {
-                    member.away = Some(reason.clone());
-                }
-                let notice = LineBuilder::system(Tone::Info)
-                    .nick(&nick)
-                    .text(&format!(" is away: {reason}"))
-                    .channel(Channel::Room(self.room_name(&room)))
-                    .finish();
-                self.broadcast(&room, &notice);
-            }
-            Command::Help => {
-                let width = COMMANDS.iter().map(|(u, _)| u.width()).max().unwrap_or(0);
-                self.tell(id, Tone::Info, "Commands:");
-                for (usage, what) in COMMANDS {
-                    let pad = " ".repeat(width - usage.width());
-                    self.tell(id, Tone::Info, &format!("  {usage}{pad}  {what}"));
-                }
-            }
-            Command::Usage(usage) => self.tell(id, Tone::Error, &format!("Usage: {usage}")),
-            Command::Unknown(name) => self.tell(
-                id,
-                Tone::Error,
-                &format!("Unknown command /{name}. Type /help for the list."),
-            ),
-            // Sessions handle these (they need a reply, close the
-            // connection, or concern only the session's own rendering);
-            // arriving here they are no-ops.
-            Command::Nick(_) | Command::Quit(_) | Command::Color(_) | Command::Client => {}
-        }
-    }
-
-    fn who(&mut self, id: MemberId, all: bool, now: Instant) {
-        let Some(own_room) = self.members.get(&id).map(|m| m.room.clone()) else {
-            return;
-        };
-        let mut rooms: Vec<&Room> = if all {
-            self.rooms
-                .values()
-                .filter(|r| !r.members.is_empty())
-                .collect()
-        } else {
-            self.rooms.get(&own_room).into_iter().collect()
-        };
-        rooms.sort_by(|a, b| a.name.key().cmp(b.name.key()));
-        let mut lines = Vec::new();
-        for room in rooms {
-            let mut members: Vec<&Member> = room
-                .members
-                .iter()
-                .filter_map(|m| self.members.get(m))
-                .collect();
-            members.sort_by(|a, b| a.nick.key().cmp(b.nick.key()));
-            let width = members
-                .iter()
-                .map(|m| m.nick.as_str().width())
-                .max()
-                .unwrap_or(0);
-            lines.push(
-                LineBuilder::system(Tone::Info)
-                    .text(&format!("In {}: {}", room.name, headcount(members.len())))
-                    .finish(),
-            );
-            for member in members {
-                let pad = " ".repeat(width - member.nick.as_str().width());
-                let idle = idle_time(now.saturating_duration_since(member.last_active));
-                let mut line = LineBuilder::system(Tone::Info)
-                    .text("  ")
-                    .nick(&member.nick)
-                    .text(&format!("{pad}  idle {idle}"));
-                if let Some(reason) = &member.away {
-                    line = line.text(&format!("  away: {reason}"));
-                }
-                lines.push(line.finish());
-            }
-        }
-        for line in &lines {
-            self.send(id, line);
-        }
-    }
-
-    fn private(&mut self, id: MemberId, from: &Nick, to: &str, text: &str) {
-        let target = Nick::parse(to, usize::MAX)
-            .ok()
-            .and_then(|nick| self.by_nick.get(nick.key()).copied());
-        let Some(target) = target else {
-            self.tell(
-                id,
-                Tone::Error,
-                &format!("There is nobody called {to} here."),
-            );
-            return;
-        };
-        let Some((to_nick, away)) = self
-            .members
-            .get(&target)
-            .map(|m| (m.nick.clone(), m.away.clone()))
-        else {
-            return;
-        };
-        let incoming = LineBuilder::new(Tone::Private)
-            .text("[msg from ")
-            .nick(from)
-            .text("] ")
-            .hang()
-            .text(text)
-            .channel(Channel::Private)
-            .talker(from)
-            .finish();
-        self.send(target, &incoming);
-        let outgoing = LineBuilder::new(Tone::Private)
-            .text("[msg to ")
-            .nick(&to_nick)
-            .text("] ")
-            .hang()
-            .text(text)
-            .channel(Channel::Private)
-            .talker(from)
-            .finish();
-        self.send(id, &outgoing);
-        if let Some(reason) = away {
-            let notice = LineBuilder::system(Tone::Info)
-                .nick(&to_nick)
-                .text(&format!(" is away: {reason}"))
-                .finish();
-            self.send(id, &notice);
-        }
-    }
-
-    fn move_to(&mut self, id: MemberId, nick: &Nick, from: &str, name: &str) {
-        let target = match RoomName::parse(name) {
-            Ok(target) => target,
-            Err(error) => {
-                self.tell(id, Tone::Error, &error.to_string());
-                return;
-            }
-        };
-        // A room that exists is called by its own name, whatever case the
-        // user typed.
-        let target = self
-            .rooms
-            .get(target.key())
-            .map(|room| room.name.clone())
-            .unwrap_or(target);
-        if target.key() == from {
-            self.tell(id, Tone::Info, &format!("You are already in {target}."));
-            return;
-        }
-        self.exit_room(id, from);
-        let notice = LineBuilder::system(Tone::Leave)
-            .nick(nick)
-            .text(&format!(" has left for {target}"))
-            .channel(Channel::Room(self.room_name(from)))
-            .roster(gmcp::room_remove_player(nick.as_str()))
-            .finish();
-        self.broadcast(from, &notice);
-        let key = target.key().to_owned();
-        self.rooms.entry(key.clone()).or_insert_with(|| Room {
-            name: target.clone(),
-            members: Vec::new(),
-        });
-        if let Some(member) = self.members.get_mut(&id) {
-            member.room = key.clone();
-        }
-        let others = self.enter(&key, id);
-        let shown = self
-            .rooms
-            .get(&key)
-            .map(|r| r.name.to_string())
-            .unwrap_or_default();
-        self.tell(
-            id,
-            Tone::Join,
-            &format!("You are now in {shown} with {}.", people(others)),
-        );
-        self.send_roster(id, &key);
     }
 
     /// The display name of room `key` (the key itself if it is gone).
@@ -652,8 +421,9 @@ impl Rooms {
             .members
             .iter()
             .filter_map(|m| self.members.get(m))
-            .map(|m| m.nick.as_str());
-        let message = Message::roster_only(gmcp::room_players(names));
+            .map(|m| m.nick.clone())
+            .collect();
+        let message = Message::roster_only(Roster::Players(names));
         self.send(id, &message);
     }
 
@@ -727,94 +497,6 @@ fn people(count: usize) -> String {
         1 => "1 other".to_owned(),
         n => format!("{n} others"),
     }
-}
-
-fn headcount(count: usize) -> String {
-    match count {
-        1 => "1 person".to_owned(),
-        n => format!("{n} people"),
-    }
-}
-
-/// An idle time as people read it: 5s, 3m, 2h, 4d.
-fn idle_time(idle: Duration) -> String {
-    let secs = idle.as_secs();
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m", secs / 60),
-        3600..86400 => format!("{}h", secs / 3600),
-        _ => format!("{}d", secs / 86400),
-    }
-}
-
-/// The room manager is gone (only during shutdown).
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("the room manager has stopped")]
-pub struct Gone;
-
-/// How sessions reach the room manager.
-#[derive(Debug, Clone)]
-pub struct RoomsHandle {
-    requests: mpsc::Sender<Request>,
-}
-
-impl RoomsHandle {
-    pub async fn send(&self, request: Request) -> Result<(), Gone> {
-        self.requests.send(request).await.map_err(|_| Gone)
-    }
-
-    pub async fn join(&self, nick: Nick, outbox: Outbox) -> Result<Result<MemberId, Taken>, Gone> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Request::Join {
-            nick,
-            outbox,
-            reply,
-        })
-        .await?;
-        answer.await.map_err(|_| Gone)
-    }
-
-    pub async fn rename(&self, id: MemberId, nick: Nick) -> Result<Result<(), Taken>, Gone> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Request::Rename { id, nick, reply }).await?;
-        answer.await.map_err(|_| Gone)
-    }
-
-    pub async fn stats(&self) -> Result<Stats, Gone> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Request::Stats { reply }).await?;
-        answer.await.map_err(|_| Gone)
-    }
-}
-
-/// How many requests may wait for the room manager before senders wait.
-const REQUEST_QUEUE: usize = 4096;
-
-/// Starts the room manager task. It ends when every handle is dropped.
-pub fn spawn(default_room: RoomName) -> (RoomsHandle, tokio::task::JoinHandle<()>) {
-    let (requests, mut incoming) = mpsc::channel(REQUEST_QUEUE);
-    let mut rooms = Rooms::new(default_room);
-    let task = tokio::spawn(async move {
-        while let Some(request) = incoming.recv().await {
-            let now = Instant::now();
-            rooms.handle(request, now);
-            for _ in 1..BATCH_REQUESTS {
-                match incoming.try_recv() {
-                    Ok(request) => rooms.handle(request, now),
-                    Err(_) => break,
-                }
-            }
-            rooms.flush();
-            // A batch can be millions of pushes (256 sign-ons to a room of
-            // 10,000). The sessions it woke share this worker thread: let
-            // them write before the next batch, or a burst that the server
-            // could carry fills their queues and reads as clients that
-            // stopped reading. (tokio's own budget would only step in after
-            // 128 batches.)
-            tokio::task::yield_now().await;
-        }
-    });
-    (RoomsHandle { requests }, task)
 }
 
 #[cfg(test)]

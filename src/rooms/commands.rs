@@ -1,0 +1,221 @@
+//! The room commands, answered by the room manager: `/who`, `/me`, `/msg`,
+//! `/join`, `/rooms`, `/away`. Their names arrive validated; what is left
+//! is looking them up in the one room state.
+
+use std::time::{Duration, Instant};
+
+use unicode_width::UnicodeWidthStr;
+
+use crate::command::RoomCommand;
+use crate::names::{Nick, RoomName};
+use crate::render::{Channel, LineBuilder, Roster, Tone};
+
+use super::{Member, MemberId, Room, Rooms, people};
+
+impl Rooms {
+    pub(super) fn command(&mut self, id: MemberId, command: RoomCommand, now: Instant) {
+        let away_command = matches!(command, RoomCommand::Away(_));
+        let member = if away_command {
+            self.members.get(&id)
+        } else {
+            self.active(id, now)
+        };
+        let Some(member) = member else {
+            return;
+        };
+        let nick = member.nick.clone();
+        let room = member.room.clone();
+        match command {
+            RoomCommand::Who { all } => self.who(id, all, now),
+            RoomCommand::Me(action) => {
+                let line = LineBuilder::new(Tone::Plain)
+                    .text("* ")
+                    .hang()
+                    .nick(&nick)
+                    .text(" ")
+                    .text(&action)
+                    .channel(Channel::Room(self.room_name(&room)))
+                    .talker(&nick)
+                    .finish();
+                self.broadcast(&room, &line);
+            }
+            RoomCommand::Msg { to, text } => self.private(id, &nick, &to, &text),
+            RoomCommand::Join(name) => self.move_to(id, &nick, &room, name),
+            RoomCommand::Rooms => {
+                let mut rooms: Vec<&Room> = self.rooms.values().collect();
+                rooms.sort_by(|a, b| a.name.key().cmp(b.name.key()));
+                let list: Vec<String> = rooms
+                    .iter()
+                    .map(|r| format!("{} ({})", r.name, r.members.len()))
+                    .collect();
+                self.tell(id, Tone::Info, &format!("Rooms: {}", list.join(", ")));
+            }
+            RoomCommand::Away(reason) => {
+                let reason = reason.unwrap_or_else(|| "away".to_owned());
+                if let Some(member) = self.members.get_mut(&id) {
+                    member.away = Some(reason.clone());
+                }
+                let notice = LineBuilder::system(Tone::Info)
+                    .nick(&nick)
+                    .text(&format!(" is away: {reason}"))
+                    .channel(Channel::Room(self.room_name(&room)))
+                    .finish();
+                self.broadcast(&room, &notice);
+            }
+        }
+    }
+
+    fn who(&mut self, id: MemberId, all: bool, now: Instant) {
+        let Some(own_room) = self.members.get(&id).map(|m| m.room.clone()) else {
+            return;
+        };
+        let mut rooms: Vec<&Room> = if all {
+            self.rooms
+                .values()
+                .filter(|r| !r.members.is_empty())
+                .collect()
+        } else {
+            self.rooms.get(&own_room).into_iter().collect()
+        };
+        rooms.sort_by(|a, b| a.name.key().cmp(b.name.key()));
+        let mut lines = Vec::new();
+        for room in rooms {
+            let mut members: Vec<&Member> = room
+                .members
+                .iter()
+                .filter_map(|m| self.members.get(m))
+                .collect();
+            members.sort_by(|a, b| a.nick.key().cmp(b.nick.key()));
+            let width = members
+                .iter()
+                .map(|m| m.nick.as_str().width())
+                .max()
+                .unwrap_or(0);
+            lines.push(
+                LineBuilder::system(Tone::Info)
+                    .text(&format!("In {}: {}", room.name, headcount(members.len())))
+                    .finish(),
+            );
+            for member in members {
+                let pad = " ".repeat(width - member.nick.as_str().width());
+                let idle = idle_time(now.saturating_duration_since(member.last_active));
+                let mut line = LineBuilder::system(Tone::Info)
+                    .text("  ")
+                    .nick(&member.nick)
+                    .text(&format!("{pad}  idle {idle}"));
+                if let Some(reason) = &member.away {
+                    line = line.text(&format!("  away: {reason}"));
+                }
+                lines.push(line.finish());
+            }
+        }
+        for line in &lines {
+            self.send(id, line);
+        }
+    }
+
+    fn private(&mut self, id: MemberId, from: &Nick, to: &Nick, text: &str) {
+        let Some(&target) = self.by_nick.get(to.key()) else {
+            self.tell(
+                id,
+                Tone::Error,
+                &format!("There is nobody called {to} here."),
+            );
+            return;
+        };
+        let Some((to_nick, away)) = self
+            .members
+            .get(&target)
+            .map(|m| (m.nick.clone(), m.away.clone()))
+        else {
+            return;
+        };
+        let incoming = LineBuilder::new(Tone::Private)
+            .text("[msg from ")
+            .nick(from)
+            .text("] ")
+            .hang()
+            .text(text)
+            .channel(Channel::Private)
+            .talker(from)
+            .finish();
+        self.send(target, &incoming);
+        let outgoing = LineBuilder::new(Tone::Private)
+            .text("[msg to ")
+            .nick(&to_nick)
+            .text("] ")
+            .hang()
+            .text(text)
+            .channel(Channel::Private)
+            .talker(from)
+            .finish();
+        self.send(id, &outgoing);
+        if let Some(reason) = away {
+            let notice = LineBuilder::system(Tone::Info)
+                .nick(&to_nick)
+                .text(&format!(" is away: {reason}"))
+                .finish();
+            self.send(id, &notice);
+        }
+    }
+
+    fn move_to(&mut self, id: MemberId, nick: &Nick, from: &str, target: RoomName) {
+        // A room that exists is called by its own name, whatever case the
+        // user typed.
+        let target = self
+            .rooms
+            .get(target.key())
+            .map(|room| room.name.clone())
+            .unwrap_or(target);
+        if target.key() == from {
+            self.tell(id, Tone::Info, &format!("You are already in {target}."));
+            return;
+        }
+        self.exit_room(id, from);
+        let notice = LineBuilder::system(Tone::Leave)
+            .nick(nick)
+            .text(&format!(" has left for {target}"))
+            .channel(Channel::Room(self.room_name(from)))
+            .roster(Roster::Removed(nick.clone()))
+            .finish();
+        self.broadcast(from, &notice);
+        let key = target.key().to_owned();
+        self.rooms.entry(key.clone()).or_insert_with(|| Room {
+            name: target.clone(),
+            members: Vec::new(),
+        });
+        if let Some(member) = self.members.get_mut(&id) {
+            member.room = key.clone();
+        }
+        let others = self.enter(&key, id);
+        let shown = self
+            .rooms
+            .get(&key)
+            .map(|r| r.name.to_string())
+            .unwrap_or_default();
+        self.tell(
+            id,
+            Tone::Join,
+            &format!("You are now in {shown} with {}.", people(others)),
+        );
+        self.send_roster(id, &key);
+    }
+}
+
+fn headcount(count: usize) -> String {
+    match count {
+        1 => "1 person".to_owned(),
+        n => format!("{n} people"),
+    }
+}
+
+/// An idle time as people read it: 5s, 3m, 2h, 4d.
+fn idle_time(idle: Duration) -> String {
+    let secs = idle.as_secs();
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86400),
+    }
+}

@@ -1,0 +1,118 @@
+//! How sessions reach the room manager: the [`Request`]s it handles, the
+//! [`RoomsHandle`] sessions hold, and [`spawn`], the one task that owns the
+//! [`Rooms`] and takes requests in batches.
+
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::command::RoomCommand;
+use crate::names::{Nick, RoomName};
+
+use super::{BATCH_REQUESTS, LeaveReason, MemberId, Outbox, Rooms, Stats, Taken};
+
+/// Everything the room manager does, each handled in [`Rooms::apply`].
+#[derive(Debug)]
+pub enum Request {
+    Join {
+        nick: Nick,
+        outbox: Outbox,
+        reply: oneshot::Sender<Result<MemberId, Taken>>,
+    },
+    Say {
+        id: MemberId,
+        text: String,
+    },
+    Rename {
+        id: MemberId,
+        nick: Nick,
+        reply: oneshot::Sender<Result<(), Taken>>,
+    },
+    Command {
+        id: MemberId,
+        command: RoomCommand,
+    },
+    /// The member's wish for GMCP roster news changed (GMCP turned on or
+    /// off, `Room` added or removed); turned on, it gets the room's roster.
+    Roster {
+        id: MemberId,
+        wanted: bool,
+    },
+    Leave {
+        id: MemberId,
+        reason: LeaveReason,
+    },
+    Stats {
+        reply: oneshot::Sender<Stats>,
+    },
+}
+
+/// The room manager is gone (only during shutdown).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the room manager has stopped")]
+pub struct Gone;
+
+/// How sessions reach the room manager.
+#[derive(Debug, Clone)]
+pub struct RoomsHandle {
+    requests: mpsc::Sender<Request>,
+}
+
+impl RoomsHandle {
+    pub async fn send(&self, request: Request) -> Result<(), Gone> {
+        self.requests.send(request).await.map_err(|_| Gone)
+    }
+
+    pub async fn join(&self, nick: Nick, outbox: Outbox) -> Result<Result<MemberId, Taken>, Gone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Join {
+            nick,
+            outbox,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| Gone)
+    }
+
+    pub async fn rename(&self, id: MemberId, nick: Nick) -> Result<Result<(), Taken>, Gone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Rename { id, nick, reply }).await?;
+        answer.await.map_err(|_| Gone)
+    }
+
+    pub async fn stats(&self) -> Result<Stats, Gone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Stats { reply }).await?;
+        answer.await.map_err(|_| Gone)
+    }
+}
+
+/// How many requests may wait for the room manager before senders wait.
+const REQUEST_QUEUE: usize = 4096;
+
+/// Starts the room manager task. It ends when every handle is dropped.
+pub fn spawn(default_room: RoomName) -> (RoomsHandle, tokio::task::JoinHandle<()>) {
+    let (requests, mut incoming) = mpsc::channel(REQUEST_QUEUE);
+    let mut rooms = Rooms::new(default_room);
+    let task = tokio::spawn(async move {
+        while let Some(request) = incoming.recv().await {
+            let now = Instant::now();
+            rooms.handle(request, now);
+            for _ in 1..BATCH_REQUESTS {
+                match incoming.try_recv() {
+                    Ok(request) => rooms.handle(request, now),
+                    Err(_) => break,
+                }
+            }
+            rooms.flush();
+            // A batch can be millions of pushes (256 sign-ons to a room of
+            // 10,000). The sessions it woke share this worker thread: let
+            // them write before the next batch, or a burst that the server
+            // could carry fills their queues and reads as clients that
+            // stopped reading. (tokio's own budget would only step in after
+            // 128 batches.)
+            tokio::task::yield_now().await;
+        }
+    });
+    (RoomsHandle { requests }, task)
+}

@@ -1,0 +1,148 @@
+//! What a signed-on user typed: chat and room commands go to the room
+//! manager; the session answers its own commands (`/nick`, `/quit`,
+//! `/color`, `/client`, `/help`) and every mistake itself. The parse that
+//! decides which is which is [`Input::parse`], in one place.
+
+use tokio::time::Instant;
+
+use crate::command::{self, Input, SessionCommand};
+use crate::editor::{Line, Mode};
+use crate::gmcp::GMCP;
+use crate::names::Nick;
+use crate::render::{ColorDepth, Tone};
+use crate::rooms::{MemberId, Request};
+use crate::telnet::Side;
+
+use super::negotiation::PromptEnd;
+use super::{End, Phase, Session};
+
+impl Session {
+    pub(super) async fn chat(&mut self, id: MemberId, line: Line) -> Option<End> {
+        if let Some(idle) = self.ctx.config.idle_timeout() {
+            self.deadline = Some(Instant::now() + idle);
+        }
+        if line.truncated {
+            let max = self.ctx.config.max_line_length;
+            tracing::info!(max, "line cut to the length limit");
+            self.notice(
+                Tone::Error,
+                &format!("Your line was too long and was cut to {max} characters."),
+            );
+        }
+        let text = line.text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let request = match Input::parse(text, self.ctx.config.max_nick_length) {
+            Input::Chat(text) => Request::Say { id, text },
+            Input::Room(command) => Request::Command { id, command },
+            Input::Session(command) => return self.answer(id, command).await,
+            Input::Mistake(mistake) => {
+                self.notice(Tone::Error, &mistake.message());
+                return None;
+            }
+        };
+        match self.ctx.rooms.send(request).await {
+            Ok(()) => None,
+            Err(_) => Some(End::Shutdown),
+        }
+    }
+
+    /// A command the session answers itself.
+    async fn answer(&mut self, id: MemberId, command: SessionCommand) -> Option<End> {
+        match command {
+            SessionCommand::Quit(message) => return Some(End::Quit(message)),
+            SessionCommand::Nick(nick) => self.rename(id, nick).await,
+            SessionCommand::Color(on) => self.set_colors(on),
+            SessionCommand::Client => self.describe_client(),
+            SessionCommand::Help => {
+                for line in command::help_lines() {
+                    self.notice(Tone::Info, &line);
+                }
+            }
+        }
+        None
+    }
+
+    async fn rename(&mut self, id: MemberId, nick: Nick) {
+        match self.ctx.rooms.rename(id, nick.clone()).await {
+            Ok(Ok(())) => {
+                tracing::Span::current().record("nick", tracing::field::display(&nick));
+            }
+            Ok(Err(taken)) => self.notice(Tone::Error, &format!("Sorry, {taken}.")),
+            Err(_) => {}
+        }
+    }
+
+    fn set_colors(&mut self, on: bool) {
+        let client = self.negotiation.client_mut();
+        client.colors_wanted = on;
+        let text = match (on, client.detected_colors()) {
+            (false, _) => "Colors are off.",
+            (true, ColorDepth::None) => {
+                "Colors are on, but your client said it shows none, so you will not see them."
+            }
+            (true, _) => "Colors are on.",
+        };
+        self.notice(Tone::Info, text);
+    }
+
+    /// `/client`: what tavern knows about this client.
+    fn describe_client(&mut self) {
+        let editing = match self.editor.mode() {
+            Mode::Server => "tavern echoes and edits your line (character at a time)",
+            Mode::Client => "your client edits its own lines",
+        };
+        let compression = match self.writer.compression_totals() {
+            Some((plain, packed)) => {
+                let percent = packed.saturating_mul(100).checked_div(plain).unwrap_or(0);
+                format!("MCCP2 on ({plain} bytes sent as {packed}, {percent}%)")
+            }
+            None => "off".to_owned(),
+        };
+        let telnet = self.input.decoder_mut().telnet();
+        let gmcp = if telnet.is_enabled(Side::Local, GMCP) {
+            match self.negotiation.gmcp().listed() {
+                Some(modules) => format!(
+                    "GMCP: on (packages: {})",
+                    modules.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                None => "GMCP: on (all packages)".to_owned(),
+            }
+        } else {
+            "GMCP: off".to_owned()
+        };
+        let marks = match self.negotiation.prompt_end(telnet) {
+            PromptEnd::EndOfRecord => "prompts end with: IAC EOR",
+            PromptEnd::Suppressed => "prompts end with: nothing (go-ahead suppressed)",
+            PromptEnd::GoAhead => "prompts end with: IAC GA",
+            PromptEnd::NoTelnet => "prompts end with: nothing (no telnet)",
+        };
+        let extras = [gmcp, marks.to_owned()];
+        let lines = self
+            .negotiation
+            .client()
+            .describe(editing, &compression, &extras);
+        self.notice(Tone::Info, "Your client, as tavern sees it:");
+        for line in lines {
+            self.notice(Tone::Info, &format!("  {line}"));
+        }
+    }
+
+    /// After GMCP changed: tells the room manager if the client's wish for
+    /// roster news changed, so joins and leaves reach it as it now wants.
+    pub(super) async fn update_roster_wish(&mut self) -> Option<End> {
+        let Phase::Chatting(id) = self.phase else {
+            return None;
+        };
+        let wanted = self.form().roster;
+        if wanted == self.roster_wish {
+            return None;
+        }
+        self.roster_wish = wanted;
+        match self.ctx.rooms.send(Request::Roster { id, wanted }).await {
+            Ok(()) => None,
+            Err(_) => Some(End::Shutdown),
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! What tavern and one client agree on, and what tavern learns of the
+//! client, sans-IO: the options' content (the TTYPE/MTTS cycle, CHARSET,
+//! NAWS, GMCP, MSSP, MCCP2 start and stop) and the line-editing decision.
+//!
+//! [`Negotiation`] takes the telnet [`Event`]s about options, asks and
+//! answers through [`Telnet`] (whose bytes the session writes), and returns
+//! [`Effects`]: what the session must change in how it reads and writes
+//! (who edits lines, the charset, the width, compression, an MSSP answer,
+//! the banner's turn). It owns the [`ClientInfo`] and the GMCP wishes; it
+//! never touches a socket or a clock, so ARCHITECTURE.md's table of how a
+//! client is classified is tested here, event by event.
+
+use nectar::constants::{CHARSET, ECHO, NAWS, SGA, TELOPT_EOR};
+use tracing::{debug, warn};
+
+use crate::charset::{self, Charset, CharsetMessage};
+use crate::client::{ClientInfo, MAX_TTYPE_ASKS, TtypeNext};
+use crate::config::{Config, LineEditing};
+use crate::editor::Mode;
+use crate::gmcp::{self, GMCP, Supports};
+use crate::mccp::MCCP2;
+use crate::mssp::MSSP;
+use crate::sanitize::{self, Limits};
+use crate::telnet::consts::{TTYPE, TTYPE_IS, TTYPE_SEND};
+use crate::telnet::{Change, Event, Policy, Side, Telnet};
+
+/// One connection's negotiation. See the module docs.
+#[derive(Debug)]
+pub(crate) struct Negotiation {
+    client: ClientInfo,
+    /// GMCP packages the client wants.
+    gmcp: Supports,
+    line_editing: LineEditing,
+    compression: bool,
+    max_negotiations: usize,
+    /// Who edits lines now.
+    editing: Mode,
+    /// TTYPE SENDs made so far.
+    ttype_asks: usize,
+    /// Line editing has been decided (from TTYPE, DO ECHO or the config).
+    editing_decided: bool,
+    /// The client answered some telnet negotiation: it speaks telnet.
+    speaks_telnet: bool,
+    /// Telnet negotiations received, against `max_negotiations`.
+    negotiations: usize,
+    /// Still waiting for TTYPE and CHARSET before the banner.
+    waiting: bool,
+}
+
+/// What the session must do after an event. Empty for most events.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Effects {
+    /// Who edits lines, when it may have changed.
+    pub(crate) editing: Option<Mode>,
+    /// The charset to read and write in, when it may have changed.
+    pub(crate) charset: Option<Charset>,
+    /// The window's width in columns (NAWS).
+    pub(crate) width: Option<u16>,
+    /// Start (`true`) or end (`false`) MCCP2 compression.
+    pub(crate) compression: Option<bool>,
+    /// Answer MSSP with the live variables.
+    pub(crate) mssp: bool,
+    /// TTYPE and CHARSET have settled: the banner can go out. Set once.
+    pub(crate) settled: bool,
+    /// GMCP was turned on or off, or the client changed what it wants:
+    /// how it takes messages may have changed.
+    pub(crate) gmcp: bool,
+}
+
+impl Effects {
+    /// `later`'s effects on top of these (a later change wins).
+    #[cfg(test)]
+    pub(crate) fn then(self, later: Effects) -> Effects {
+        Effects {
+            editing: later.editing.or(self.editing),
+            charset: later.charset.or(self.charset),
+            width: later.width.or(self.width),
+            compression: later.compression.or(self.compression),
+            mssp: self.mssp || later.mssp,
+            settled: self.settled || later.settled,
+            gmcp: self.gmcp || later.gmcp,
+        }
+    }
+}
+
+/// More telnet negotiations than any real client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NegotiationFlood;
+
+/// How a prompt is marked as one, for clients that want to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PromptEnd {
+    /// `IAC EOR`: the client agreed to EOR.
+    EndOfRecord,
+    /// `IAC GA`: a telnet client that did not suppress go-ahead.
+    GoAhead,
+    /// Nothing: go-ahead suppressed.
+    Suppressed,
+    /// Nothing: the client does not speak telnet.
+    NoTelnet,
+}
+
+impl Negotiation {
+    /// The options tavern accepts when the client asks, from the config.
+    pub(crate) fn policy(config: &Config) -> Policy {
+        Policy {
+            echo: config.line_editing != LineEditing::Client,
+            compression: config.compression,
+        }
+    }
+
+    pub(crate) fn new(config: &Config) -> Negotiation {
+        Negotiation {
+            client: ClientInfo::new(config.fallback_charset),
+            gmcp: Supports::default(),
+            line_editing: config.line_editing,
+            compression: config.compression,
+            max_negotiations: config.max_negotiations,
+            editing: Mode::Client,
+            ttype_asks: 0,
+            editing_decided: false,
+            speaks_telnet: false,
+            negotiations: 0,
+            waiting: true,
+        }
+    }
+
+    /// Opens negotiation: asks for TTYPE and NAWS, offers EOR, CHARSET,
+    /// MSSP, GMCP and MCCP2; server editing at once if the config says so.
+    pub(crate) fn start(&mut self, telnet: &mut Telnet) -> Effects {
+        telnet.enable(Side::Remote, TTYPE);
+        telnet.enable(Side::Remote, NAWS);
+        telnet.enable(Side::Local, TELOPT_EOR);
+        telnet.enable(Side::Local, CHARSET);
+        telnet.enable(Side::Local, MSSP);
+        telnet.enable(Side::Local, GMCP);
+        if self.compression {
+            telnet.enable(Side::Local, MCCP2);
+        }
+        let mut effects = Effects::default();
+        if self.line_editing == LineEditing::Server {
+            self.editing_decided = true;
+            self.use_server_editing(telnet, &mut effects);
+        }
+        effects
+    }
+
+    /// One event from the client. Text and line ends go to [`on_data`] and
+    /// [`on_line_end`]; two-byte commands are not negotiation and are
+    /// ignored here.
+    ///
+    /// [`on_data`]: Negotiation::on_data
+    /// [`on_line_end`]: Negotiation::on_line_end
+    pub(crate) fn on_event(
+        &mut self,
+        telnet: &mut Telnet,
+        event: &Event,
+    ) -> Result<Effects, NegotiationFlood> {
+        let mut effects = Effects::default();
+        match event {
+            Event::Option(change) => self.on_option(telnet, *change, &mut effects),
+            Event::Refused { side, option } => {
+                self.speaks_telnet = true;
+                debug!(?side, option, "refused option");
+            }
+            Event::Subnegotiation { option, data } => {
+                self.on_subnegotiation(telnet, *option, data, &mut effects);
+            }
+            Event::Data(_) | Event::EndOfLine | Event::Command(_) | Event::Dropped(_) => {
+                return Ok(effects);
+            }
+        }
+        self.negotiations += 1;
+        if self.negotiations > self.max_negotiations {
+            warn!(
+                max = self.max_negotiations,
+                "too many telnet negotiations, closing"
+            );
+            return Err(NegotiationFlood);
+        }
+        self.settle(telnet, &mut effects);
+        Ok(effects)
+    }
+
+    /// Text the client typed: its bytes may say which charset it uses.
+    pub(crate) fn on_data(&mut self, bytes: &[u8]) -> Option<Charset> {
+        self.client.input_evidence(bytes).then(|| {
+            debug!(charset = %self.client.charset, "charset from the client's bytes");
+            self.client.charset
+        })
+    }
+
+    /// A line ended: a UTF-8 start left incomplete was Latin-1.
+    pub(crate) fn on_line_end(&mut self) -> Option<Charset> {
+        self.client.line_ended().then(|| {
+            debug!(charset = %self.client.charset, "charset from the client's bytes");
+            self.client.charset
+        })
+    }
+
+    /// The wait for answers is over (no answer, or not all of them): the
+    /// banner goes out now, and a late answer no longer settles anything.
+    pub(crate) fn stop_waiting(&mut self) {
+        if self.waiting {
+            debug!(speaks_telnet = self.speaks_telnet, "negotiation wait over");
+        }
+        self.waiting = false;
+    }
+
+    /// Everything the client told about itself.
+    pub(crate) fn client(&self) -> &ClientInfo {
+        &self.client
+    }
+
+    /// The client's settings the user changes (`/color`).
+    pub(crate) fn client_mut(&mut self) -> &mut ClientInfo {
+        &mut self.client
+    }
+
+    /// GMCP packages the client wants.
+    pub(crate) fn gmcp(&self) -> &Supports {
+        &self.gmcp
+    }
+
+    /// Who edits lines now.
+    #[cfg(test)]
+    pub(crate) fn editing(&self) -> Mode {
+        self.editing
+    }
+
+    /// Whether the client gets GMCP `package` messages.
+    pub(crate) fn wants_gmcp(&self, telnet: &Telnet, package: &str) -> bool {
+        telnet.is_enabled(Side::Local, GMCP) && self.gmcp.allows(package)
+    }
+
+    /// How prompts end for this client.
+    pub(crate) fn prompt_end(&self, telnet: &Telnet) -> PromptEnd {
+        if telnet.is_enabled(Side::Local, TELOPT_EOR) {
+            PromptEnd::EndOfRecord
+        } else if telnet.is_enabled(Side::Local, SGA) {
+            PromptEnd::Suppressed
+        } else if self.speaks_telnet {
+            PromptEnd::GoAhead
+        } else {
+            PromptEnd::NoTelnet
+        }
+    }
+
+    fn on_option(&mut self, telnet: &mut Telnet, change: Change, effects: &mut Effects) {
+        self.speaks_telnet = true;
+        match (change.side, change.option, change.enabled) {
+            (Side::Remote, TTYPE, true) if self.ttype_asks == 0 => {
+                self.ttype_asks = 1;
+                telnet.send_subnegotiation(TTYPE, &[TTYPE_SEND]);
+            }
+            (Side::Remote, TTYPE, false) => {
+                self.client.ttype_refused();
+                self.decide_editing(telnet, effects);
+            }
+            // The client asked tavern to echo (PuTTY does at once): it is a
+            // terminal that wants server-side editing.
+            (Side::Local, ECHO, true) => {
+                if self.editing == Mode::Client {
+                    self.use_server_editing(telnet, effects);
+                }
+                self.editing_decided = true;
+            }
+            // The client will not let tavern echo: it echoes itself.
+            (Side::Local, ECHO, false) => {
+                self.editing = Mode::Client;
+                effects.editing = Some(Mode::Client);
+            }
+            (Side::Local, CHARSET, true) => {
+                telnet.send_subnegotiation(CHARSET, &charset::request());
+            }
+            (Side::Local, CHARSET, false) | (Side::Remote, CHARSET, false) => {
+                let either = telnet.is_enabled(Side::Local, CHARSET)
+                    || telnet.is_enabled(Side::Remote, CHARSET)
+                    || telnet.is_pending(Side::Local, CHARSET);
+                if !either && !self.client.charset_settled {
+                    self.charset_refused(effects);
+                }
+            }
+            (Side::Local, MSSP, true) => effects.mssp = true,
+            (Side::Local, MCCP2, enabled) => effects.compression = Some(enabled),
+            (Side::Local, GMCP, enabled) => {
+                debug!(enabled, "GMCP");
+                effects.gmcp = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn on_subnegotiation(
+        &mut self,
+        telnet: &mut Telnet,
+        option: u8,
+        data: &[u8],
+        effects: &mut Effects,
+    ) {
+        match option {
+            TTYPE => {
+                if let Some((&TTYPE_IS, name)) = data.split_first() {
+                    let name = sanitize::sanitize(&sanitize::decode(name), &Limits::default()).text;
+                    debug!(terminal = %name, "terminal type");
+                    let before = self.client.charset;
+                    let next = self.client.ttype_answer(name);
+                    if next == TtypeNext::AskAgain && self.ttype_asks < MAX_TTYPE_ASKS {
+                        self.ttype_asks += 1;
+                        telnet.send_subnegotiation(TTYPE, &[TTYPE_SEND]);
+                    }
+                    // MTTS may have declared the charset: the editor reads
+                    // in it from now on.
+                    if self.client.charset != before {
+                        effects.charset = Some(self.client.charset);
+                    }
+                    self.decide_editing(telnet, effects);
+                }
+            }
+            NAWS => {
+                if let [w1, w2, h1, h2] = data {
+                    let columns = u16::from_be_bytes([*w1, *w2]);
+                    let rows = u16::from_be_bytes([*h1, *h2]);
+                    debug!(columns, rows, "window size");
+                    self.client.window = (columns, rows);
+                    effects.width = Some(columns);
+                }
+            }
+            CHARSET => self.on_charset(telnet, data, effects),
+            GMCP => {
+                let message = gmcp::parse(data);
+                match &message {
+                    gmcp::Incoming::Hello { client, version } => {
+                        let clean = |s: &str| sanitize::sanitize(s, &Limits::default()).text;
+                        debug!(client = %client, "GMCP Core.Hello");
+                        self.client.gmcp_hello =
+                            Some((clean(client), version.as_deref().map(clean)));
+                    }
+                    gmcp::Incoming::Malformed => debug!("malformed GMCP message ignored"),
+                    _ => {}
+                }
+                self.gmcp.apply(&message);
+                effects.gmcp = true;
+            }
+            _ => debug!(option, "ignored subnegotiation"),
+        }
+    }
+
+    /// RFC 2066: the client's answer to tavern's REQUEST, or its own REQUEST.
+    fn on_charset(&mut self, telnet: &mut Telnet, data: &[u8], effects: &mut Effects) {
+        match CharsetMessage::parse(data) {
+            CharsetMessage::Accepted(Some(charset)) => self.charset_agreed(charset, effects),
+            CharsetMessage::Accepted(None) => {
+                warn!("client accepted a charset that was not offered");
+                self.charset_refused(effects);
+            }
+            CharsetMessage::Rejected => self.charset_refused(effects),
+            CharsetMessage::Request(chosen) => {
+                let name = chosen.as_ref().map(|(name, _)| name.as_slice());
+                telnet.send_subnegotiation(CHARSET, &charset::reply(name));
+                match chosen {
+                    Some((_, charset)) => self.charset_agreed(charset, effects),
+                    None => self.charset_refused(effects),
+                }
+            }
+            CharsetMessage::Other => debug!("ignored CHARSET subnegotiation"),
+        }
+    }
+
+    fn charset_agreed(&mut self, charset: Charset, effects: &mut Effects) {
+        self.client.charset_agreed(charset);
+        debug!(%charset, "charset");
+        effects.charset = Some(self.client.charset);
+    }
+
+    /// CHARSET refused or failed: what the client declared otherwise, or
+    /// the fallback (see [`ClientInfo::charset_refused`]).
+    fn charset_refused(&mut self, effects: &mut Effects) {
+        self.client.charset_refused();
+        effects.charset = Some(self.client.charset);
+    }
+
+    fn use_server_editing(&mut self, telnet: &mut Telnet, effects: &mut Effects) {
+        telnet.enable(Side::Local, ECHO);
+        telnet.enable(Side::Local, SGA);
+        self.editing = Mode::Server;
+        effects.editing = Some(Mode::Server);
+    }
+
+    /// Decides who edits lines once the client's first terminal type is
+    /// known (or refused), or it asked tavern to echo.
+    fn decide_editing(&mut self, telnet: &mut Telnet, effects: &mut Effects) {
+        if self.editing_decided {
+            return;
+        }
+        let echo_on = telnet.is_enabled(Side::Local, ECHO);
+        if self.client.first_ttype().is_none() && !self.client.ttype_settled() && !echo_on {
+            return;
+        }
+        self.editing_decided = true;
+        if self.line_editing == LineEditing::Auto && !echo_on && !self.client.is_mud_client() {
+            self.use_server_editing(telnet, effects);
+        }
+    }
+
+    /// Once TTYPE and CHARSET, which the banner depends on, have settled:
+    /// editing is decided (if it can be) and the banner may go out.
+    fn settle(&mut self, telnet: &mut Telnet, effects: &mut Effects) {
+        if !self.waiting {
+            return;
+        }
+        let ttype_settled = !telnet.is_pending(Side::Remote, TTYPE)
+            && !telnet.is_enabled(Side::Remote, TTYPE)
+            || self.client.ttype_settled();
+        let charset_open = telnet.is_pending(Side::Local, CHARSET)
+            || telnet.is_enabled(Side::Local, CHARSET)
+            || telnet.is_pending(Side::Remote, CHARSET);
+        let charset_settled = self.client.charset_settled || !charset_open;
+        if ttype_settled && charset_settled {
+            self.decide_editing(telnet, effects);
+            self.waiting = false;
+            effects.settled = true;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "negotiation_tests.rs"]
+mod tests;

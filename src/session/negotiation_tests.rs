@@ -1,0 +1,476 @@
+//! `Negotiation` driven by a real `Telnet` state and the bytes real clients
+//! send, with no socket: the line-editing table of ARCHITECTURE.md row by
+//! row, the CHARSET outcomes, compression, and the rest of the options.
+
+use nectar::constants::{CHARSET, DO, DONT, ECHO, IAC, NAWS, SB, SE, SGA, TELOPT_EOR, WILL, WONT};
+
+use super::*;
+use crate::telnet::consts::TTYPE;
+
+/// A client on the other end of one `Negotiation`.
+struct Peer {
+    telnet: Telnet,
+    negotiation: Negotiation,
+    /// Every effect so far, folded.
+    effects: Effects,
+    /// What tavern sent, not yet looked at.
+    sent: Vec<u8>,
+}
+
+impl Peer {
+    fn connect(config: &Config) -> Peer {
+        let mut telnet = Telnet::new(Negotiation::policy(config), 4096);
+        let mut negotiation = Negotiation::new(config);
+        let effects = negotiation.start(&mut telnet);
+        let mut peer = Peer {
+            telnet,
+            negotiation,
+            effects,
+            sent: Vec::new(),
+        };
+        peer.collect();
+        peer
+    }
+
+    fn auto() -> Peer {
+        Peer::connect(&Config::default())
+    }
+
+    fn collect(&mut self) {
+        while let Some(bytes) = self.telnet.poll_transmit() {
+            self.sent.extend_from_slice(&bytes);
+        }
+    }
+
+    /// The client sends `bytes`; the effects of this send alone.
+    fn sends(&mut self, bytes: &[u8]) -> Effects {
+        self.try_sends(bytes)
+            .expect("within the negotiation budget")
+    }
+
+    fn try_sends(&mut self, bytes: &[u8]) -> Result<Effects, NegotiationFlood> {
+        self.telnet.handle_input(bytes);
+        let mut effects = Effects::default();
+        while let Some(event) = self.telnet.poll_event() {
+            let more = match &event {
+                Event::Data(text) => Effects {
+                    charset: self.negotiation.on_data(text),
+                    ..Effects::default()
+                },
+                Event::EndOfLine => Effects {
+                    charset: self.negotiation.on_line_end(),
+                    ..Effects::default()
+                },
+                _ => self.negotiation.on_event(&mut self.telnet, &event)?,
+            };
+            effects = effects.then(more);
+        }
+        self.effects = self.effects.then(effects);
+        self.collect();
+        Ok(effects)
+    }
+
+    /// Whether tavern sent `bytes` since the last look; forgets what it sent.
+    fn sent(&mut self, bytes: &[u8]) -> bool {
+        let found = self.sent.windows(bytes.len()).any(|w| w == bytes);
+        self.sent.clear();
+        found
+    }
+}
+
+fn option(verb: u8, option: u8) -> Vec<u8> {
+    vec![IAC, verb, option]
+}
+
+fn subnegotiation(option: u8, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![IAC, SB, option];
+    bytes.extend_from_slice(payload);
+    bytes.extend_from_slice(&[IAC, SE]);
+    bytes
+}
+
+/// `IAC SB TTYPE IS name IAC SE`.
+fn ttype_is(name: &str) -> Vec<u8> {
+    let mut payload = vec![TTYPE_IS];
+    payload.extend_from_slice(name.as_bytes());
+    subnegotiation(TTYPE, &payload)
+}
+
+/// WILL TTYPE, then the answers given in turn.
+fn ttype(names: &[&str]) -> Vec<u8> {
+    let mut bytes = option(WILL, TTYPE);
+    for name in names {
+        bytes.extend(ttype_is(name));
+    }
+    bytes
+}
+
+fn config(line_editing: LineEditing) -> Config {
+    Config {
+        line_editing,
+        ..Config::default()
+    }
+}
+
+/// ARCHITECTURE.md's table: what the client did, who edits lines. Each
+/// case is the client's sends in turn, each after tavern's answers to the
+/// one before, as on the wire.
+#[test]
+fn line_editing_follows_the_decision_table() {
+    let cases: &[(&str, LineEditing, &[&[u8]], Mode)] = &[
+        ("admin: server", LineEditing::Server, &[], Mode::Server),
+        (
+            "admin: client",
+            LineEditing::Client,
+            &[&option(DO, ECHO), &ttype(&["XTERM"])],
+            Mode::Client,
+        ),
+        (
+            "DO ECHO (PuTTY)",
+            LineEditing::Auto,
+            &[&option(DO, ECHO), &ttype(&["XTERM"])],
+            Mode::Server,
+        ),
+        (
+            "MUD client",
+            LineEditing::Auto,
+            &[&ttype(&["MUDLET"])],
+            Mode::Client,
+        ),
+        (
+            "TinTin++",
+            LineEditing::Auto,
+            &[&ttype(&["TINTIN++"])],
+            Mode::Client,
+        ),
+        (
+            "MUSHclient",
+            LineEditing::Auto,
+            &[&ttype(&["mushclient"])],
+            Mode::Client,
+        ),
+        (
+            "xterm",
+            LineEditing::Auto,
+            &[&ttype(&["XTERM"])],
+            Mode::Server,
+        ),
+        (
+            "tmux",
+            LineEditing::Auto,
+            &[&ttype(&["tmux-256color"])],
+            Mode::Server,
+        ),
+        (
+            "ANSI",
+            LineEditing::Auto,
+            &[&ttype(&["ANSI"])],
+            Mode::Server,
+        ),
+        (
+            "WONT TTYPE",
+            LineEditing::Auto,
+            &[&option(WONT, TTYPE)],
+            Mode::Server,
+        ),
+        (
+            "no answer (nc)",
+            LineEditing::Auto,
+            &[b"hello\n"],
+            Mode::Client,
+        ),
+        (
+            "later DONT ECHO",
+            LineEditing::Auto,
+            &[&ttype(&["XTERM"]), &option(DONT, ECHO)],
+            Mode::Client,
+        ),
+    ];
+    for (what, line_editing, sends, mode) in cases {
+        let mut peer = Peer::connect(&config(*line_editing));
+        for bytes in *sends {
+            peer.sends(bytes);
+        }
+        assert_eq!(peer.negotiation.editing(), *mode, "{what}");
+        let told = peer.effects.editing.unwrap_or(Mode::Client);
+        assert_eq!(told, *mode, "{what}: the session was told");
+    }
+}
+
+#[test]
+fn server_editing_asks_to_echo_and_suppress_go_ahead() {
+    let mut peer = Peer::connect(&config(LineEditing::Server));
+    assert!(peer.sent(&option(WILL, ECHO)));
+    let mut peer = Peer::auto();
+    peer.sends(&ttype(&["XTERM"]));
+    let sent = peer.sent.clone();
+    assert!(peer.sent(&option(WILL, ECHO)), "{sent:?}");
+    let mut peer = Peer::auto();
+    peer.sends(&ttype(&["XTERM"]));
+    assert!(peer.sent(&option(WILL, SGA)));
+    // A MUD client reads WILL ECHO as "hide what I type": none is sent.
+    let mut peer = Peer::auto();
+    peer.sends(&ttype(&["MUDLET"]));
+    assert!(!peer.sent(&option(WILL, ECHO)));
+}
+
+#[test]
+fn admin_client_editing_refuses_to_echo() {
+    let mut peer = Peer::connect(&config(LineEditing::Client));
+    peer.sends(&option(DO, ECHO));
+    assert!(peer.sent(&option(WONT, ECHO)));
+    assert_eq!(peer.negotiation.editing(), Mode::Client);
+}
+
+#[test]
+fn editing_waits_for_the_first_terminal_type() {
+    let mut peer = Peer::auto();
+    let effects = peer.sends(&option(WILL, TTYPE));
+    assert_eq!(effects.editing, None, "nothing known yet");
+    assert!(peer.sent(&subnegotiation(TTYPE, &[TTYPE_SEND])));
+    let effects = peer.sends(&ttype_is("XTERM"));
+    assert_eq!(effects.editing, Some(Mode::Server));
+    // Decided once: a later DO ECHO changes nothing.
+    let effects = peer.sends(&option(DO, ECHO));
+    assert_eq!(effects.editing, None);
+    assert_eq!(peer.negotiation.editing(), Mode::Server);
+}
+
+#[test]
+fn the_ttype_cycle_asks_at_most_three_times() {
+    let mut peer = Peer::auto();
+    peer.sends(&option(WILL, TTYPE));
+    let mut asks = usize::from(peer.sent(&subnegotiation(TTYPE, &[TTYPE_SEND])));
+    for name in ["ONE", "TWO", "THREE", "FOUR", "FIVE"] {
+        peer.sends(&ttype_is(name));
+        asks += usize::from(peer.sent(&subnegotiation(TTYPE, &[TTYPE_SEND])));
+    }
+    assert_eq!(asks, MAX_TTYPE_ASKS);
+    assert_eq!(peer.negotiation.client().first_ttype(), Some("ONE"));
+    // A repeat ends the cycle at once.
+    let mut peer = Peer::auto();
+    peer.sends(&ttype(&["XTERM"]));
+    peer.sent.clear();
+    peer.sends(&ttype_is("XTERM"));
+    assert!(!peer.sent(&subnegotiation(TTYPE, &[TTYPE_SEND])));
+    assert!(peer.negotiation.client().ttype_settled());
+}
+
+/// A client that settles TTYPE (one repeated answer) and CHARSET (`charset`
+/// bytes after DO CHARSET).
+fn settle_with(peer: &mut Peer, charset: &[u8]) -> Effects {
+    let mut bytes = ttype(&["XTERM", "XTERM"]);
+    bytes.extend(option(DO, CHARSET));
+    bytes.extend_from_slice(charset);
+    peer.sends(&bytes)
+}
+
+#[test]
+fn charset_outcomes() {
+    let accepted = |name: &str| {
+        let mut payload = vec![2];
+        payload.extend_from_slice(name.as_bytes());
+        subnegotiation(CHARSET, &payload)
+    };
+    let mut peer = Peer::auto();
+    let effects = settle_with(&mut peer, &accepted("UTF-8"));
+    assert_eq!(effects.charset, Some(Charset::Utf8));
+    assert!(peer.negotiation.client().charset_settled);
+
+    let mut peer = Peer::auto();
+    let effects = settle_with(&mut peer, &accepted("ISO-8859-1"));
+    assert_eq!(effects.charset, Some(Charset::Latin1));
+
+    // Accepting what was not offered counts as refusing: the fallback.
+    let mut peer = Peer::connect(&Config {
+        fallback_charset: Charset::Latin1,
+        ..Config::default()
+    });
+    let effects = settle_with(&mut peer, &accepted("KOI8-R"));
+    assert_eq!(effects.charset, Some(Charset::Latin1));
+
+    // REJECTED after MTTS declared UTF-8: UTF-8; without it: Latin-1.
+    for (bits, expected) in [("MTTS 5", Charset::Utf8), ("MTTS 1", Charset::Latin1)] {
+        let mut peer = Peer::auto();
+        let mut bytes = ttype(&["MUDLET", "ANSI", bits]);
+        bytes.extend(option(DO, CHARSET));
+        bytes.extend(subnegotiation(CHARSET, &[3]));
+        peer.sends(&bytes);
+        assert_eq!(peer.negotiation.client().charset, expected, "{bits}");
+        assert_eq!(peer.effects.charset, Some(expected), "{bits}");
+    }
+
+    // DONT CHARSET: refused, the fallback stays.
+    let mut peer = Peer::auto();
+    let effects = settle_with(&mut peer, &[]);
+    assert_eq!(effects.charset, None, "still waiting for an answer");
+    let effects = peer.sends(&option(DONT, CHARSET));
+    assert_eq!(effects.charset, Some(Charset::Utf8));
+    assert!(peer.negotiation.client().charset_settled);
+}
+
+#[test]
+fn a_client_s_own_charset_request_is_answered() {
+    let mut peer = Peer::auto();
+    peer.sends(&option(WILL, CHARSET));
+    assert!(peer.sent(&option(DO, CHARSET)));
+    let effects = peer.sends(&subnegotiation(CHARSET, b"\x01;KOI8-R;latin1"));
+    assert!(peer.sent(&subnegotiation(CHARSET, b"\x02latin1")));
+    assert_eq!(effects.charset, Some(Charset::Latin1));
+    let mut peer = Peer::auto();
+    peer.sends(&option(WILL, CHARSET));
+    let effects = peer.sends(&subnegotiation(CHARSET, b"\x01;KOI8-R"));
+    assert!(peer.sent(&subnegotiation(CHARSET, b"\x03")));
+    assert_eq!(
+        effects.charset,
+        Some(Charset::Utf8),
+        "refused: the fallback"
+    );
+}
+
+#[test]
+fn mtts_utf8_reaches_the_session_at_once() {
+    let mut peer = Peer::connect(&Config {
+        fallback_charset: Charset::Latin1,
+        ..Config::default()
+    });
+    let effects = peer.sends(&ttype(&["MUDLET", "ANSI", "MTTS 5"]));
+    assert_eq!(effects.charset, Some(Charset::Utf8));
+}
+
+#[test]
+fn the_banner_waits_for_ttype_and_charset_then_goes_once() {
+    let mut peer = Peer::auto();
+    let effects = peer.sends(&ttype(&["XTERM", "XTERM"]));
+    assert!(!effects.settled, "CHARSET is still open");
+    let effects = peer.sends(&option(DONT, CHARSET));
+    assert!(effects.settled);
+    let effects = peer.sends(&option(WILL, NAWS));
+    assert!(!effects.settled, "settled once");
+    // A client that refuses both settles at once.
+    let mut peer = Peer::auto();
+    let mut refuses = option(WONT, TTYPE);
+    refuses.extend(option(DONT, CHARSET));
+    assert!(peer.sends(&refuses).settled);
+    // One that says nothing never does; the session's deadline ends the wait.
+    let mut peer = Peer::auto();
+    assert!(!peer.sends(b"ann\r\n").settled);
+    peer.negotiation.stop_waiting();
+    assert!(!peer.sends(&refuses).settled, "the wait is over");
+}
+
+#[test]
+fn compression_starts_and_stops_as_the_client_says() {
+    let mut peer = Peer::auto();
+    assert!(peer.sent(&option(WILL, MCCP2)), "offered");
+    assert_eq!(peer.sends(&option(DO, MCCP2)).compression, Some(true));
+    assert_eq!(peer.sends(&option(DONT, MCCP2)).compression, Some(false));
+    // Off in the config: not offered, and refused when asked.
+    let mut peer = Peer::connect(&Config {
+        compression: false,
+        ..Config::default()
+    });
+    assert!(!peer.sent(&option(WILL, MCCP2)));
+    assert_eq!(peer.sends(&option(DO, MCCP2)).compression, None);
+    assert!(peer.sent(&option(WONT, MCCP2)));
+}
+
+#[test]
+fn window_size_mssp_and_gmcp() {
+    let mut peer = Peer::auto();
+    peer.sends(&option(WILL, NAWS));
+    let effects = peer.sends(&subnegotiation(NAWS, &[0, 100, 0, 40]));
+    assert_eq!(effects.width, Some(100));
+    assert_eq!(peer.negotiation.client().window, (100, 40));
+    // A short NAWS payload is ignored.
+    assert_eq!(peer.sends(&subnegotiation(NAWS, &[0, 90])).width, None);
+
+    assert!(peer.sends(&option(DO, MSSP)).mssp);
+
+    assert!(!peer.negotiation.wants_gmcp(&peer.telnet, "Room.Players"));
+    assert!(peer.sends(&option(DO, GMCP)).gmcp);
+    assert!(peer.negotiation.wants_gmcp(&peer.telnet, "Room.Players"));
+    let remove = subnegotiation(GMCP, br#"Core.Supports.Remove ["Room"]"#);
+    assert!(peer.sends(&remove).gmcp);
+    assert!(!peer.negotiation.wants_gmcp(&peer.telnet, "Room.Players"));
+    assert!(
+        peer.negotiation
+            .wants_gmcp(&peer.telnet, "Comm.Channel.Text")
+    );
+    assert!(peer.sends(&option(DONT, GMCP)).gmcp);
+    assert!(
+        !peer
+            .negotiation
+            .wants_gmcp(&peer.telnet, "Comm.Channel.Text")
+    );
+
+    let hello = subnegotiation(
+        GMCP,
+        br#"Core.Hello {"client":"Mudlet\u001b[31m","version":"4.17"}"#,
+    );
+    peer.sends(&hello);
+    let (name, version) = peer.negotiation.client().gmcp_hello.clone().expect("hello");
+    assert_eq!(
+        (name.as_str(), version.as_deref()),
+        ("Mudlet", Some("4.17"))
+    );
+}
+
+#[test]
+fn prompts_end_as_the_client_agreed() {
+    let mut peer = Peer::auto();
+    assert_eq!(
+        peer.negotiation.prompt_end(&peer.telnet),
+        PromptEnd::NoTelnet
+    );
+    peer.sends(&option(WONT, TTYPE));
+    assert_eq!(
+        peer.negotiation.prompt_end(&peer.telnet),
+        PromptEnd::GoAhead
+    );
+    peer.sends(&option(DO, SGA));
+    assert_eq!(
+        peer.negotiation.prompt_end(&peer.telnet),
+        PromptEnd::Suppressed
+    );
+    peer.sends(&option(DO, TELOPT_EOR));
+    assert_eq!(
+        peer.negotiation.prompt_end(&peer.telnet),
+        PromptEnd::EndOfRecord
+    );
+}
+
+#[test]
+fn typed_bytes_settle_an_undeclared_charset() {
+    let mut peer = Peer::auto();
+    assert_eq!(peer.sends(b"caf\xe9 ").charset, Some(Charset::Latin1));
+    let mut peer = Peer::connect(&Config {
+        fallback_charset: Charset::Latin1,
+        ..Config::default()
+    });
+    assert_eq!(peer.sends("café ".as_bytes()).charset, Some(Charset::Utf8));
+    // A UTF-8 lead byte left alone at the end of a line was Latin-1.
+    let mut peer = Peer::auto();
+    assert_eq!(peer.sends(b"caf\xc3").charset, None);
+    assert_eq!(peer.sends(b"\r\n").charset, Some(Charset::Latin1));
+}
+
+#[test]
+fn too_many_negotiations_end_the_connection() {
+    let config = Config {
+        max_negotiations: 16,
+        ..Config::default()
+    };
+    let mut peer = Peer::connect(&config);
+    // Each is refused: an event every time, unlike a repeated WILL of an
+    // option already on.
+    for _ in 0..16 {
+        peer.sends(&option(WILL, 99));
+    }
+    assert_eq!(peer.try_sends(&option(WILL, 99)), Err(NegotiationFlood));
+    // Text and commands do not count.
+    let mut peer = Peer::connect(&config);
+    for _ in 0..100 {
+        peer.sends(b"text\r\n");
+    }
+}
