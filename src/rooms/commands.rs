@@ -130,25 +130,21 @@ impl Rooms {
         else {
             return;
         };
-        let incoming = LineBuilder::new(Tone::Private)
-            .text("[msg from ")
-            .nick(from)
-            .text("] ")
-            .hang()
-            .text(text)
-            .channel(Channel::Private)
-            .talker(from)
-            .finish();
+        // "[msg from ann] text" to the target, "[msg to bob] text" back.
+        let line = |label: &str, nick: &Nick| {
+            LineBuilder::new(Tone::Private)
+                .text(label)
+                .nick(nick)
+                .text("] ")
+                .hang()
+                .text(text)
+                .channel(Channel::Private)
+                .talker(from)
+                .finish()
+        };
+        let incoming = line("[msg from ", from);
+        let outgoing = line("[msg to ", &to_nick);
         self.send(target, &incoming);
-        let outgoing = LineBuilder::new(Tone::Private)
-            .text("[msg to ")
-            .nick(&to_nick)
-            .text("] ")
-            .hang()
-            .text(text)
-            .channel(Channel::Private)
-            .talker(from)
-            .finish();
         self.send(id, &outgoing);
         if let Some(reason) = away {
             let notice = LineBuilder::system(Tone::Info)

@@ -117,74 +117,21 @@ fn config(line_editing: LineEditing) -> Config {
 /// one before, as on the wire.
 #[test]
 fn line_editing_follows_the_decision_table() {
+    use LineEditing::{Auto, Client, Server};
+    #[rustfmt::skip]
     let cases: &[(&str, LineEditing, &[&[u8]], Mode)] = &[
-        ("admin: server", LineEditing::Server, &[], Mode::Server),
-        (
-            "admin: client",
-            LineEditing::Client,
-            &[&option(DO, ECHO), &ttype(&["XTERM"])],
-            Mode::Client,
-        ),
-        (
-            "DO ECHO (PuTTY)",
-            LineEditing::Auto,
-            &[&option(DO, ECHO), &ttype(&["XTERM"])],
-            Mode::Server,
-        ),
-        (
-            "MUD client",
-            LineEditing::Auto,
-            &[&ttype(&["MUDLET"])],
-            Mode::Client,
-        ),
-        (
-            "TinTin++",
-            LineEditing::Auto,
-            &[&ttype(&["TINTIN++"])],
-            Mode::Client,
-        ),
-        (
-            "MUSHclient",
-            LineEditing::Auto,
-            &[&ttype(&["mushclient"])],
-            Mode::Client,
-        ),
-        (
-            "xterm",
-            LineEditing::Auto,
-            &[&ttype(&["XTERM"])],
-            Mode::Server,
-        ),
-        (
-            "tmux",
-            LineEditing::Auto,
-            &[&ttype(&["tmux-256color"])],
-            Mode::Server,
-        ),
-        (
-            "ANSI",
-            LineEditing::Auto,
-            &[&ttype(&["ANSI"])],
-            Mode::Server,
-        ),
-        (
-            "WONT TTYPE",
-            LineEditing::Auto,
-            &[&option(WONT, TTYPE)],
-            Mode::Server,
-        ),
-        (
-            "no answer (nc)",
-            LineEditing::Auto,
-            &[b"hello\n"],
-            Mode::Client,
-        ),
-        (
-            "later DONT ECHO",
-            LineEditing::Auto,
-            &[&ttype(&["XTERM"]), &option(DONT, ECHO)],
-            Mode::Client,
-        ),
+        ("admin: server",   Server, &[], Mode::Server),
+        ("admin: client",   Client, &[&option(DO, ECHO), &ttype(&["XTERM"])], Mode::Client),
+        ("DO ECHO (PuTTY)", Auto,   &[&option(DO, ECHO), &ttype(&["XTERM"])], Mode::Server),
+        ("MUD client",      Auto,   &[&ttype(&["MUDLET"])], Mode::Client),
+        ("TinTin++",        Auto,   &[&ttype(&["TINTIN++"])], Mode::Client),
+        ("MUSHclient",      Auto,   &[&ttype(&["mushclient"])], Mode::Client),
+        ("xterm",           Auto,   &[&ttype(&["XTERM"])], Mode::Server),
+        ("tmux",            Auto,   &[&ttype(&["tmux-256color"])], Mode::Server),
+        ("ANSI",            Auto,   &[&ttype(&["ANSI"])], Mode::Server),
+        ("WONT TTYPE",      Auto,   &[&option(WONT, TTYPE)], Mode::Server),
+        ("no answer (nc)",  Auto,   &[b"hello\n"], Mode::Client),
+        ("later DONT ECHO", Auto,   &[&ttype(&["XTERM"]), &option(DONT, ECHO)], Mode::Client),
     ];
     for (what, line_editing, sends, mode) in cases {
         let mut peer = Peer::connect(&config(*line_editing));
