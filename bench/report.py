@@ -21,7 +21,7 @@ DESCRIPTIONS = {
     "ngircd": "Debian's ngIRCd, one channel (`--protocol irc`; IRC does not echo a line to its sender)",
     "go-direct": "`bench/peers/go-broadcast -mode direct`: a goroutine per client, one `conn.Write` per line",
     "go-buffered": "`bench/peers/go-broadcast -mode buffered`: a `bufio.Writer` per client, flushed when its queue is drained",
-    "trivial": "`src/bin/trivial-broadcast.rs`: tokio, no telnet, no names; what the load generator can absorb",
+    "trivial": "`tools/src/bin/trivial-broadcast.rs`: tokio, no telnet, no names; what the load generator can absorb",
 }
 
 

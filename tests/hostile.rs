@@ -17,6 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use common::telnet::{
+    CHARSET, CHARSET_REQUEST, DO, DONT, ECHO, GMCP, IAC, MCCP2, MSSP, NAWS, NOP, Reader, SB, SGA,
+    TELOPT_EOR, TTYPE, TTYPE_IS, TTYPE_SEND, WILL, sb,
+};
 use common::{BulkReader, Client, DEADLINE};
 
 /// Most the server's RSS may grow while one client misbehaves. The limits
@@ -280,7 +284,7 @@ fn ten_megabytes_without_a_newline() {
 
 #[test]
 fn a_subnegotiation_that_never_ends() {
-    let mut bytes = vec![255, 250, 24];
+    let mut bytes = vec![IAC, SB, TTYPE];
     bytes.extend(std::iter::repeat_n(b'y', 5 * 1024 * 1024));
     scenario("endless subnegotiation", &bytes);
 }
@@ -373,31 +377,7 @@ impl Observers {
 /// `raw` with telnet IAC sequences removed and everything else kept, so that
 /// an escape or bidi control the server passed on is still there.
 fn without_telnet(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] != 0xff {
-            out.push(raw[i]);
-            i += 1;
-            continue;
-        }
-        match raw.get(i + 1).copied() {
-            Some(0xff) => {
-                out.push(0xff);
-                i += 2;
-            }
-            Some(0xfb..=0xfe) => i += 3,
-            Some(0xfa) => {
-                let mut j = i + 2;
-                while j + 1 < raw.len() && !(raw[j] == 0xff && raw[j + 1] == 0xf0) {
-                    j += 1;
-                }
-                i = j + 2;
-            }
-            _ => i += 2,
-        }
-    }
-    out
+    Reader::parse(raw).text
 }
 
 /// Bidi controls that reorder what follows them on screen.
@@ -827,33 +807,9 @@ fn hostile_nicknames_are_cleaned_or_refused_and_never_reach_the_observers() {
 // ---------------------------------------------------------------------------
 // 4. A nickname typed a byte at a time between telnet negotiation replies.
 
-const IAC: u8 = 255;
-const SB: u8 = 250;
-const SE: u8 = 240;
-const WILL: u8 = 251;
-const DO: u8 = 253;
-const DONT: u8 = 254;
-const NOP: u8 = 241;
-const ECHO: u8 = 1;
-const SGA: u8 = 3;
-const TTYPE: u8 = 24;
-const EOR: u8 = 25;
-const NAWS: u8 = 31;
-const CHARSET: u8 = 42;
-const MSSP: u8 = 70;
-const MCCP2: u8 = 86;
-const GMCP: u8 = 201;
-
 /// Most the server's RSS may grow in the scenarios with one more client
 /// (typed nick, second SIGTERM); measured: 4 to 96 KiB.
 const SMALL_RSS_GROWTH_BOUND_KB: u64 = 512;
-
-fn subnegotiation(option: u8, data: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![IAC, SB, option];
-    bytes.extend_from_slice(data);
-    bytes.extend_from_slice(&[IAC, SE]);
-    bytes
-}
 
 /// How many times `pattern` occurs in `raw`.
 fn occurrences(raw: &[u8], pattern: &[u8]) -> usize {
@@ -889,11 +845,11 @@ fn a_nick_typed_a_byte_at_a_time_between_negotiation_replies_arrives_intact() {
     observers.chat();
     let before = server.rss_kb();
     let nick = "Zoë_42";
-    let ttype_send = subnegotiation(TTYPE, &[1]);
+    let ttype_send = sb(TTYPE, &[TTYPE_SEND]);
     let ttype_is = |name: &str| {
-        let mut data = vec![0];
+        let mut data = vec![TTYPE_IS];
         data.extend_from_slice(name.as_bytes());
-        subnegotiation(TTYPE, &data)
+        sb(TTYPE, &data)
     };
 
     let mut zoe = Client::connect(server.addr);
@@ -909,17 +865,17 @@ fn a_nick_typed_a_byte_at_a_time_between_negotiation_replies_arrives_intact() {
     write_alone(&mut zoe, &typed[2..3]);
     write_alone(&mut zoe, &[IAC, WILL, NAWS]);
     write_alone(&mut zoe, &typed[3..4]);
-    write_alone(&mut zoe, &subnegotiation(NAWS, &[0, 80, 0, 24]));
+    write_alone(&mut zoe, &sb(NAWS, &[0, 80, 0, 24]));
     write_alone(&mut zoe, &[IAC, DONT, MCCP2]);
     write_alone(&mut zoe, &ttype_is("xterm"));
     wait_raw(&mut zoe, &ttype_send, 2);
     write_alone(&mut zoe, &typed[4..5]);
     write_alone(&mut zoe, &[IAC, DO, CHARSET]);
-    wait_raw(&mut zoe, &[IAC, SB, CHARSET, 1], 1);
+    wait_raw(&mut zoe, &[IAC, SB, CHARSET, CHARSET_REQUEST], 1);
     write_alone(&mut zoe, &[IAC, DONT, MSSP]);
     write_alone(&mut zoe, &[IAC, DONT, GMCP]);
-    write_alone(&mut zoe, &[IAC, DO, EOR]);
-    write_alone(&mut zoe, &subnegotiation(CHARSET, b"\x02UTF-8"));
+    write_alone(&mut zoe, &[IAC, DO, TELOPT_EOR]);
+    write_alone(&mut zoe, &sb(CHARSET, b"\x02UTF-8"));
     write_alone(&mut zoe, &typed[5..6]);
     write_alone(&mut zoe, &ttype_is("xterm-256color"));
     wait_raw(&mut zoe, &ttype_send, 3);
@@ -932,7 +888,7 @@ fn a_nick_typed_a_byte_at_a_time_between_negotiation_replies_arrives_intact() {
     write_alone(&mut zoe, &[IAC, DO, SGA]);
     write_alone(&mut zoe, &[IAC, NOP]);
     write_alone(&mut zoe, b"\r");
-    write_alone(&mut zoe, &subnegotiation(NAWS, &[0, 100, 0, 30]));
+    write_alone(&mut zoe, &sb(NAWS, &[0, 100, 0, 30]));
     write_alone(&mut zoe, b"\n");
     zoe.expect(&format!("Welcome, {nick}!"));
 

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::telnet::{DO, DONT, IAC, Reader, WILL, WONT};
 use common::{Client, TestServer, test_config};
 use tavern::Config;
 
@@ -122,8 +123,8 @@ fn a_negotiation_flood_is_cut_off_with_bounded_answers() {
     let flood: Vec<u8> = (0..10_000u32)
         .flat_map(|i| {
             [
-                255,
-                if i % 2 == 0 { 251 } else { 253 },
+                IAC,
+                if i % 2 == 0 { WILL } else { DO },
                 100 + (i % 50) as u8,
             ]
         })
@@ -131,10 +132,10 @@ fn a_negotiation_flood_is_cut_off_with_bounded_answers() {
     flooder.send(&flood);
     flooder.expect("Too many telnet negotiations from your client. Goodbye!");
     flooder.expect_closed();
-    let answers = flooder
-        .raw
-        .windows(2)
-        .filter(|w| w[0] == 255 && (w[1] == 252 || w[1] == 254))
+    let answers = Reader::parse(&flooder.raw)
+        .negotiations()
+        .iter()
+        .filter(|(verb, _)| [WONT, DONT].contains(verb))
         .count();
     assert!(answers <= 60, "{answers} refusals sent for a budget of 50");
     watcher.send_line("fine here");

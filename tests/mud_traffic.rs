@@ -14,126 +14,32 @@
 //!
 //! Each client is a small [`Script`] that answers every telnet item tavern
 //! sends, as the real client's code does. [`MudClient`] runs a script over a
-//! real socket with a tiny telnet parser that switches to zlib right after
-//! `IAC SB MCCP2 IAC SE`, as the clients do. Nothing sleeps a fixed time:
-//! every wait polls the socket against `common::DEADLINE`.
+//! real socket with the tests' telnet parser (`common::telnet`), switching
+//! to zlib right after `IAC SB MCCP2 IAC SE`, as the clients do. Nothing
+//! sleeps a fixed time: every wait polls the socket against
+//! `common::DEADLINE`.
 
 mod common;
 
-use std::fmt;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::telnet::{
+    CHARSET, CHARSET_ACCEPTED, CHARSET_REJECTED, CHARSET_REQUEST, DO, DONT, ECHO, EOR, GA, GMCP,
+    IAC, Item, MCCP2, MSSP, MSSP_VAL, MSSP_VAR, NAWS, Reader, SGA, TELOPT_EOR, TTYPE, TTYPE_IS,
+    TTYPE_SEND, WILL, WONT, neg, sb, strip_ansi,
+};
 use common::{Client, DEADLINE, TestServer, sign_on_all, test_config};
 use flate2::{Decompress, FlushDecompress, Status};
 use serde_json::{Value, json};
 use unicode_width::UnicodeWidthStr;
 
-// Telnet commands.
-const IAC: u8 = 255;
-const DONT: u8 = 254;
-const DO: u8 = 253;
-const WONT: u8 = 252;
-const WILL: u8 = 251;
-const SB: u8 = 250;
-const GA: u8 = 249;
-const EOR: u8 = 239;
-const SE: u8 = 240;
-
-// Telnet options.
-const ECHO: u8 = 1;
-const SGA: u8 = 3;
-const TTYPE: u8 = 24;
-const TELOPT_EOR: u8 = 25;
-const NAWS: u8 = 31;
-const CHARSET: u8 = 42;
-const MSSP: u8 = 70;
-const MCCP2: u8 = 86;
-const GMCP: u8 = 201;
-
-// Subnegotiation codes.
-const TTYPE_IS: u8 = 0;
-const TTYPE_SEND: u8 = 1;
-const CHARSET_REQUEST: u8 = 1;
-const CHARSET_ACCEPTED: u8 = 2;
-const CHARSET_REJECTED: u8 = 3;
-const MSSP_VAR: u8 = 1;
-const MSSP_VAL: u8 = 2;
-
 /// A piece of the decorative art in assets/banner.txt.
 const BANNER_ART: &str = "|~~~~~~~~~|";
 
 // ---------------------------------------------------------------------------
-// Telnet items and the parser
-
-/// One telnet command or subnegotiation tavern sent (text is kept apart).
-#[derive(Clone, PartialEq, Eq)]
-enum Item {
-    /// `IAC WILL/WONT/DO/DONT option`.
-    Neg(u8, u8),
-    /// `IAC SB option data IAC SE`, with IAC IAC in the data undone.
-    Sb(u8, Vec<u8>),
-    /// Any other `IAC command` (EOR, GA, NOP, ...).
-    Cmd(u8),
-}
-
-fn option_name(option: u8) -> String {
-    match option {
-        ECHO => "ECHO".into(),
-        SGA => "SGA".into(),
-        TTYPE => "TTYPE".into(),
-        TELOPT_EOR => "EOR".into(),
-        NAWS => "NAWS".into(),
-        CHARSET => "CHARSET".into(),
-        MSSP => "MSSP".into(),
-        MCCP2 => "MCCP2".into(),
-        GMCP => "GMCP".into(),
-        other => other.to_string(),
-    }
-}
-
-fn quoted(bytes: &[u8]) -> String {
-    format!("\"{}\"", bytes.escape_ascii())
-}
-
-impl fmt::Debug for Item {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Item::Neg(verb, option) => {
-                let verb = match *verb {
-                    WILL => "WILL",
-                    WONT => "WONT",
-                    DO => "DO",
-                    _ => "DONT",
-                };
-                write!(f, "{verb} {}", option_name(*option))
-            }
-            Item::Sb(option, data) => {
-                let body = match (*option, data.as_slice()) {
-                    (TTYPE, [TTYPE_SEND]) => "SEND".to_owned(),
-                    (TTYPE, [TTYPE_IS, name @ ..]) => format!("IS {}", quoted(name)),
-                    (CHARSET, [CHARSET_REQUEST, list @ ..]) => format!("REQUEST {}", quoted(list)),
-                    (CHARSET, [CHARSET_ACCEPTED, name @ ..]) => {
-                        format!("ACCEPTED {}", quoted(name))
-                    }
-                    (CHARSET, [CHARSET_REJECTED]) => "REJECTED".to_owned(),
-                    (NAWS, [w1, w2, h1, h2]) => format!(
-                        "{}x{}",
-                        u16::from_be_bytes([*w1, *w2]),
-                        u16::from_be_bytes([*h1, *h2])
-                    ),
-                    (MCCP2, []) => "(compression starts)".to_owned(),
-                    _ => quoted(data),
-                };
-                write!(f, "SB {} {body}", option_name(*option))
-            }
-            Item::Cmd(EOR) => write!(f, "EOR"),
-            Item::Cmd(GA) => write!(f, "GA"),
-            Item::Cmd(other) => write!(f, "IAC {other}"),
-        }
-    }
-}
+// Telnet items (common::telnet parses them)
 
 /// The items as short strings for assertions; the MSSP table (whose values
 /// are live figures) is named only; `mssp_reports_live_players_and_the_start_time` checks its
@@ -148,83 +54,9 @@ fn summary(items: &[Item]) -> Vec<String> {
         .collect()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ParseState {
-    Data,
-    Iac,
-    Verb(u8),
-    Sb,
-    SbIac,
-}
-
-/// RFC 854 parsing of tavern's (decompressed) stream: text apart from
-/// telnet items, each item with the length of the text before it.
-struct TelnetReader {
-    state: ParseState,
-    /// The subnegotiation being read: option byte first, then data.
-    sb: Vec<u8>,
-    /// Text bytes (IAC IAC read as one 0xff), CR and all.
-    text: Vec<u8>,
-    items: Vec<(usize, Item)>,
-}
-
-impl TelnetReader {
-    fn new() -> TelnetReader {
-        TelnetReader {
-            state: ParseState::Data,
-            sb: Vec::new(),
-            text: Vec::new(),
-            items: Vec::new(),
-        }
-    }
-
-    /// Takes one byte; true when it completed `IAC SB MCCP2 IAC SE`.
-    fn push(&mut self, byte: u8) -> bool {
-        match self.state {
-            ParseState::Data if byte == IAC => self.state = ParseState::Iac,
-            ParseState::Data => self.text.push(byte),
-            ParseState::Iac => {
-                self.state = ParseState::Data;
-                match byte {
-                    IAC => self.text.push(IAC),
-                    WILL..=DONT => self.state = ParseState::Verb(byte),
-                    SB => {
-                        self.sb.clear();
-                        self.state = ParseState::Sb;
-                    }
-                    command => self.items.push((self.text.len(), Item::Cmd(command))),
-                }
-            }
-            ParseState::Verb(verb) => {
-                self.items.push((self.text.len(), Item::Neg(verb, byte)));
-                self.state = ParseState::Data;
-            }
-            ParseState::Sb if byte == IAC => self.state = ParseState::SbIac,
-            ParseState::Sb => self.sb.push(byte),
-            ParseState::SbIac if byte == SE => {
-                self.state = ParseState::Data;
-                let (option, data) = self.sb.split_first().unwrap_or((&0, &[]));
-                let item = Item::Sb(*option, data.to_vec());
-                let starts_mccp = item == Item::Sb(MCCP2, Vec::new());
-                self.items.push((self.text.len(), item));
-                return starts_mccp;
-            }
-            ParseState::SbIac => {
-                // IAC IAC is a data 255; anything else is kept as it came.
-                if byte != IAC {
-                    self.sb.push(IAC);
-                }
-                self.sb.push(byte);
-                self.state = ParseState::Sb;
-            }
-        }
-        false
-    }
-}
-
 /// Everything received on one connection: raw, decompressed and parsed.
 struct Incoming {
-    reader: TelnetReader,
+    reader: Reader,
     inflate: Option<Decompress>,
     /// Every byte read from the socket.
     wire: Vec<u8>,
@@ -239,7 +71,7 @@ struct Incoming {
 impl Incoming {
     fn new() -> Incoming {
         Incoming {
-            reader: TelnetReader::new(),
+            reader: Reader::new(),
             inflate: None,
             wire: Vec::new(),
             plain: Vec::new(),
@@ -280,7 +112,7 @@ impl Incoming {
                     let byte = input[pos];
                     pos += 1;
                     self.plain.push(byte);
-                    if self.reader.push(byte) {
+                    if self.reader.push(byte) == Some(&Item::Sb(MCCP2, Vec::new())) {
                         self.inflate = Some(Decompress::new(true));
                         self.zlib_starts.push(base + pos);
                     }
@@ -292,23 +124,6 @@ impl Incoming {
 
 // ---------------------------------------------------------------------------
 // What each client sends
-
-fn neg(verb: u8, option: u8) -> Vec<u8> {
-    vec![IAC, verb, option]
-}
-
-/// `IAC SB option payload IAC SE`, IAC doubled in the payload.
-fn sb(option: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![IAC, SB, option];
-    for &byte in payload {
-        if byte == IAC {
-            out.push(IAC);
-        }
-        out.push(byte);
-    }
-    out.extend_from_slice(&[IAC, SE]);
-    out
-}
 
 fn ttype_is(name: &str) -> Vec<u8> {
     let mut payload = vec![TTYPE_IS];
@@ -1052,32 +867,6 @@ fn parse_gmcp(data: &[u8]) -> (String, Value) {
         ),
         None => (text.to_owned(), Value::Null),
     }
-}
-
-/// `bytes` without ANSI CSI sequences, CR and NUL.
-fn strip_ansi(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            0x1b => {
-                i += 1;
-                if bytes.get(i) == Some(&b'[') {
-                    i += 1;
-                    while i < bytes.len() && !(0x40..=0x7e).contains(&bytes[i]) {
-                        i += 1;
-                    }
-                }
-                i += 1;
-            }
-            b'\r' | 0 => i += 1,
-            byte => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

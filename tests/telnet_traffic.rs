@@ -10,45 +10,16 @@ mod common;
 
 use std::time::Instant;
 
+use common::telnet::{
+    AO, AYT, BRK, CHARSET, DM, DO, DONT, EC, ECHO, EL, GA, GMCP, IAC, IP, Item, LINEMODE, MCCP2,
+    MSSP, NAWS, NEW_ENVIRON, NOP, Reader, SB, SE, SGA, TELOPT_EOR, TSPEED, TTYPE, TTYPE_IS,
+    TTYPE_SEND, WILL, WONT, sb,
+};
 use common::{Client, DEADLINE, TestServer};
-
-const IAC: u8 = 255;
-const WILL: u8 = 251;
-const WONT: u8 = 252;
-const DO: u8 = 253;
-const DONT: u8 = 254;
-const SB: u8 = 250;
-const SE: u8 = 240;
-const ECHO: u8 = 1;
-const SGA: u8 = 3;
-const TTYPE: u8 = 24;
-const NAWS: u8 = 31;
-const TSPEED: u8 = 32;
-const LINEMODE: u8 = 34;
-const NEW_ENVIRON: u8 = 39;
 
 /// The IAC WILL/WONT/DO/DONT commands in `raw`, in order.
 fn negotiation(raw: &[u8]) -> Vec<(u8, u8)> {
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i + 2 < raw.len() + 1 && i < raw.len() {
-        if raw[i] == IAC && i + 1 < raw.len() {
-            match raw[i + 1] {
-                WILL..=DONT if i + 2 < raw.len() => {
-                    found.push((raw[i + 1], raw[i + 2]));
-                    i += 3;
-                    continue;
-                }
-                IAC => {
-                    i += 2;
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    found
+    Reader::parse(raw).negotiations()
 }
 
 /// Waits until tavern has sent `verb option`.
@@ -69,19 +40,16 @@ fn expect_negotiation(client: &mut Client, verb: u8, option: u8) {
 
 /// Waits until tavern has sent `IAC SB TTYPE SEND IAC SE`.
 fn expect_ttype_send(client: &mut Client) {
-    let wanted = [IAC, SB, TTYPE, 1, IAC, SE];
+    let wanted = Item::Sb(TTYPE, vec![TTYPE_SEND]);
     let start = Instant::now();
-    while !client.raw.windows(wanted.len()).any(|w| w == wanted) {
+    while !Reader::parse(&client.raw).contains(&wanted) {
         assert!(client.pump(), "closed while waiting for TTYPE SEND");
         assert!(start.elapsed() < DEADLINE, "no TTYPE SEND");
     }
 }
 
 fn ttype_is(name: &str) -> Vec<u8> {
-    let mut bytes = vec![IAC, SB, TTYPE, 0];
-    bytes.extend_from_slice(name.as_bytes());
-    bytes.extend_from_slice(&[IAC, SE]);
-    bytes
+    sb(TTYPE, &[&[TTYPE_IS], name.as_bytes()].concat())
 }
 
 /// netkit telnet (netkit-telnet-ssl 0.17.41) answering tavern's DO TTYPE and
@@ -192,11 +160,11 @@ fn putty_opening_offers_get_exact_answers_and_never_reach_the_room() {
         vec![
             (DO, TTYPE),
             (DO, NAWS),
-            (WILL, 25),
-            (WILL, 42),
-            (WILL, 70),
-            (WILL, 201),
-            (WILL, 86),
+            (WILL, TELOPT_EOR),
+            (WILL, CHARSET),
+            (WILL, MSSP),
+            (WILL, GMCP),
+            (WILL, MCCP2),
             (DONT, TSPEED),
             (DONT, NEW_ENVIRON),
             (WILL, ECHO),
@@ -249,9 +217,11 @@ fn a_name_typed_one_byte_per_write_with_negotiation_in_between_arrives_exactly()
     client.expect("Nickname: ");
     let interleaved: [&[u8]; 4] = [
         &[IAC, WILL, TTYPE],
-        &[IAC, SB, TTYPE, 0, b'X', b'T', b'E', b'R', b'M', IAC, SE],
+        &[
+            IAC, SB, TTYPE, TTYPE_IS, b'X', b'T', b'E', b'R', b'M', IAC, SE,
+        ],
         &[IAC, WILL, NAWS, IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE],
-        &[IAC, 241], // NOP
+        &[IAC, NOP],
     ];
     for (i, byte) in "Zoë_9".bytes().enumerate() {
         client.send(&[byte]);
@@ -325,23 +295,23 @@ fn iac_commands_mid_line_act_on_the_line_and_never_reach_the_room() {
     let mut client = Client::sign_on(server.addr, "cmds");
     // EC erases one character, EL the whole line, IP clears it too; none
     // of their bytes reach the text.
-    client.send(&[b'a', b'b', b'x', IAC, 247, b'c', b'\r', b'\n']);
+    client.send(&[b'a', b'b', b'x', IAC, EC, b'c', b'\r', b'\n']);
     watcher.expect("cmds: abc");
     client.send(&[
-        b'g', b'o', b'n', b'e', IAC, 248, b'k', b'e', b'p', b't', b'\r', b'\n',
+        b'g', b'o', b'n', b'e', IAC, EL, b'k', b'e', b'p', b't', b'\r', b'\n',
     ]);
     watcher.expect("cmds: kept");
-    client.send(&[b'n', b'o', IAC, 244, b'y', b'e', b's', b'\r', b'\n']);
+    client.send(&[b'n', b'o', IAC, IP, b'y', b'e', b's', b'\r', b'\n']);
     watcher.expect("cmds: yes");
     // BRK clears the line as IP does.
-    client.send(&[b'z', b'a', b'p', IAC, 243, b'b', b'r', b'k', b'\r', b'\n']);
+    client.send(&[b'z', b'a', b'p', IAC, BRK, b'b', b'r', b'k', b'\r', b'\n']);
     watcher.expect("cmds: brk");
     // AYT gets a visible answer to the asker only.
-    client.send(&[IAC, 246]);
+    client.send(&[IAC, AYT]);
     client.expect("yes, I am here");
     // DM, NOP, AO and GA mid-line leave the line alone.
     client.send(&[
-        b'o', IAC, 242, b'k', IAC, 241, IAC, 245, IAC, 249, b'!', b'\r', b'\n',
+        b'o', IAC, DM, b'k', IAC, NOP, IAC, AO, IAC, GA, b'!', b'\r', b'\n',
     ]);
     let seen = watcher.expect("cmds: ok!");
     assert!(!seen.contains("gone") && !seen.contains("no") && !seen.contains('ÿ'));

@@ -49,10 +49,16 @@ fuzz_target!(|data: &[u8]| {
     let chunks = split(input, *seed);
     let chunked = run(mode, charset, *width, limits, false, &chunks);
     assert_eq!(whole.0, chunked.0, "lines depend on how the input was cut");
-    assert_eq!(whole.1, chunked.1, "the screen depends on how the input was cut");
+    assert_eq!(
+        whole.1, chunked.1,
+        "the screen depends on how the input was cut"
+    );
     if interleave {
         let with_output = run(mode, charset, *width, limits, true, &chunks);
-        assert_eq!(whole.0, with_output.0, "output from the room changed a line");
+        assert_eq!(
+            whole.0, with_output.0,
+            "output from the room changed a line"
+        );
     }
     for line in &whole.0 {
         assert!(line.text.chars().all(|c| !is_forbidden(c) && c != '\u{1b}'));

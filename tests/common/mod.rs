@@ -1,7 +1,10 @@
 //! Test harness: a real tavern on 127.0.0.1:0 in its own runtime thread, with
 //! a shutdown the test controls, and a raw TCP client that waits for what it
-//! expects with a deadline (never a fixed sleep).
+//! expects with a deadline (never a fixed sleep). [`telnet`] holds the
+//! telnet codes and the one parser every test reads tavern's bytes with.
 #![allow(dead_code)] // each test file uses a different part of the harness
+
+pub mod telnet;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -218,49 +221,10 @@ pub fn sign_on_all<const N: usize>(server: &TestServer, nicks: [&str; N]) -> [Cl
     clients
 }
 
-/// Strips telnet IAC sequences, ANSI escape sequences and CRs.
+/// The text in `raw`: telnet items, ANSI escape sequences, CR and NUL
+/// removed.
 pub fn visible(raw: &[u8]) -> String {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            0xff => {
-                let verb = raw.get(i + 1).copied().unwrap_or(0);
-                i += match verb {
-                    0xff => {
-                        out.push(0xff);
-                        2
-                    }
-                    0xfb..=0xfe => 3,
-                    0xfa => {
-                        // Subnegotiation: skip to IAC SE.
-                        let mut j = i + 2;
-                        while j + 1 < raw.len() && !(raw[j] == 0xff && raw[j + 1] == 0xf0) {
-                            j += 1;
-                        }
-                        j + 2 - i
-                    }
-                    _ => 2,
-                };
-            }
-            0x1b => {
-                let mut j = i + 1;
-                if raw.get(j) == Some(&b'[') {
-                    j += 1;
-                    while j < raw.len() && !(0x40..=0x7e).contains(&raw[j]) {
-                        j += 1;
-                    }
-                }
-                i = j + 1;
-            }
-            b'\r' | 0 => i += 1,
-            byte => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&telnet::strip_ansi(&telnet::Reader::parse(raw).text)).into_owned()
 }
 
 /// Pause between a bulk reader's reads when nothing arrived: short, as a

@@ -2,6 +2,9 @@
 //! send 500 lines a second for 2 seconds, and every line reaches every
 //! client exactly once. Only counts are asserted, never timings.
 
+// The server's test harness, shared rather than copied: the test server
+// starts the same way as in the server's own tests.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::io::Read;
