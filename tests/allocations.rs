@@ -10,6 +10,9 @@
 //! allocation per batch shows up as one allocation per recipient per line.
 //! Only counts are asserted, never timings.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

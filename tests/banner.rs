@@ -1,6 +1,9 @@
 //! The banner file: read on every connection, so an edit shows without a
 //! restart; a missing file falls back to the built-in banner.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::path::PathBuf;

@@ -1,6 +1,9 @@
 //! Every command a signed-on user can type, and what goes wrong when it is
 //! typed wrong.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::{Duration, Instant};

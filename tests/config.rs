@@ -1,6 +1,9 @@
 //! The real binary: a bad configuration stops it with a message naming the
 //! key, and SIGTERM shuts it down cleanly.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read};

@@ -8,6 +8,9 @@
 //! at a time between negotiation replies, running the server out of file
 //! descriptors, and a second SIGTERM during shutdown.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};

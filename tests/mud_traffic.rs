@@ -19,6 +19,9 @@
 //! sleeps a fixed time: every wait polls the socket against
 //! `common::DEADLINE`.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::{ErrorKind, Read, Write};
@@ -1325,6 +1328,50 @@ fn gmcp_carries_the_roster_and_every_line_with_its_channel() {
         texts_before,
         "Comm.Channel.Text after Core.Supports.Remove: {:?}",
         mudlet.gmcp().last()
+    );
+}
+
+/// The roster wish follows the client after sign-on: `Room` removed, no
+/// roster on entering a room (nor any roster news); added back, the room's
+/// roster at once, and on every room entered after.
+#[test]
+fn the_gmcp_roster_follows_core_supports_after_sign_on() {
+    let server = TestServer::start();
+    let _ann = Client::sign_on(server.addr, "ann");
+    let mut mudlet = MudClient::recorded(server.addr, Recorded::Mudlet);
+    mudlet.expect_marked_prompt();
+    mudlet.sign_on("mud");
+    mudlet.expect_gmcp("Room.Players");
+
+    mudlet.send(&gmcp(r#"Core.Supports.Remove ["Room 1"]"#));
+    mudlet.send_line("/join den");
+    mudlet.expect("You are now in den");
+    let _bob = Client::sign_on(server.addr, "bob");
+    mudlet.send_line("/join lobby");
+    mudlet.expect("You are now in lobby");
+    mudlet.client_report();
+    let rosters = |mudlet: &MudClient| {
+        mudlet
+            .gmcp()
+            .iter()
+            .filter(|(package, _)| package.starts_with("Room."))
+            .count()
+    };
+    assert_eq!(
+        rosters(&mudlet),
+        1,
+        "only the roster from before the Remove"
+    );
+
+    mudlet.send(&gmcp(r#"Core.Supports.Add ["Room 1"]"#));
+    assert_eq!(
+        mudlet.expect_gmcp("Room.Players"),
+        json!([{"name": "ann", "fullname": "ann"}, {"name": "bob", "fullname": "bob"}, {"name": "mud", "fullname": "mud"}])
+    );
+    mudlet.send_line("/join den");
+    assert_eq!(
+        mudlet.expect_gmcp("Room.Players"),
+        json!([{"name": "mud", "fullname": "mud"}])
     );
 }
 

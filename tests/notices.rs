@@ -1,6 +1,9 @@
 //! Join, leave, nick and move notices: who sees them, who does not, and that
 //! each happens exactly once.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::Instant;

@@ -24,6 +24,9 @@
 //! `capture_history` joins back (`capture-pane -J`), so the rows read are the
 //! rows tavern sent.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::net::SocketAddr;

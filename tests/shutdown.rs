@@ -1,6 +1,9 @@
 //! Shutting the in-process server down: everyone is told, every connection
 //! closes, and `stop` returns.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::mpsc;

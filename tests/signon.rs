@@ -1,6 +1,9 @@
 //! Signing on: what a new connection sees between the banner and the welcome,
 //! and every way a nickname can be refused.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{Client, TestServer};

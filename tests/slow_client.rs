@@ -1,6 +1,9 @@
 //! A client that stops reading is dropped, once, with a notice, and the
 //! people who do read lose nothing meanwhile.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::Instant;

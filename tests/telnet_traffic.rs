@@ -6,6 +6,9 @@
 //! text in line mode and in character mode. Each test checks what tavern
 //! answers on the wire and what the room sees.
 
+// Test code: a failed unwrap, expect or panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::Instant;
