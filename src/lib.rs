@@ -26,6 +26,9 @@
 //! - [`config`]: figment configuration: defaults, `tavern.toml`, `TAVERN_*`.
 
 #![forbid(unsafe_code)]
+// The docs are for tavern's developers and built with private items
+// (`.ci/run`): the crate map above links the internal modules.
+#![allow(rustdoc::private_intra_doc_links)]
 
 // Public: what the integration tests and the fuzz targets drive directly
 // (the sans-IO layers, and the configuration).

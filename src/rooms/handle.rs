@@ -11,7 +11,7 @@ use crate::names::{Nick, RoomName};
 
 use super::{BATCH_REQUESTS, LeaveReason, MemberId, Outbox, Rooms, Stats, Taken};
 
-/// Everything the room manager does, each handled in [`Rooms::apply`].
+/// Everything the room manager does, each handled in [`Rooms::handle`].
 #[derive(Debug)]
 pub enum Request {
     Join {
