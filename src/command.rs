@@ -132,7 +132,9 @@ impl Input {
             "me" if !args.is_empty() => Input::Room(RoomCommand::Me(args.to_owned())),
             "me" => usage_of("/me"),
             "msg" | "tell" => match args.split_once(' ') {
-                Some((to, text)) if !text.trim().is_empty() => {
+                // `args` is trimmed, so a text after the first space is
+                // never blank.
+                Some((to, text)) => {
                     // Any length: the target's nick may predate a lower
                     // configured maximum.
                     match Nick::parse(to, usize::MAX) {

@@ -421,3 +421,66 @@ fn too_many_negotiations_end_the_connection() {
         peer.sends(b"text\r\n");
     }
 }
+
+#[test]
+fn tavern_offers_its_charsets_once_the_client_agrees() {
+    let mut peer = Peer::auto();
+    peer.sends(&option(DO, CHARSET));
+    assert!(peer.sent(&subnegotiation(CHARSET, b"\x01;UTF-8;ISO-8859-1")));
+}
+
+#[test]
+fn charset_is_refused_only_when_neither_side_will_do_it() {
+    // The client offers CHARSET itself and refuses tavern's: its own
+    // REQUEST may still come.
+    let mut peer = Peer::auto();
+    peer.sends(&option(WILL, CHARSET));
+    peer.sends(&option(DONT, CHARSET));
+    assert!(!peer.negotiation.client().charset_settled);
+    peer.sends(&option(WONT, CHARSET));
+    assert!(
+        peer.negotiation.client().charset_settled,
+        "now neither will"
+    );
+    // It withdraws its own offer while tavern's still waits for an answer.
+    let mut peer = Peer::auto();
+    peer.sends(&option(WILL, CHARSET));
+    peer.sends(&option(WONT, CHARSET));
+    assert!(!peer.negotiation.client().charset_settled);
+    // Once agreed, a later DONT changes nothing.
+    let mut peer = Peer::auto();
+    peer.sends(&option(DO, CHARSET));
+    peer.sends(&subnegotiation(CHARSET, b"\x02ISO-8859-1"));
+    assert_eq!(peer.sends(&option(DONT, CHARSET)).charset, None);
+    assert_eq!(peer.negotiation.client().charset, Charset::Latin1);
+}
+
+#[test]
+fn a_client_toggling_ttype_is_not_asked_again() {
+    let mut peer = Peer::auto();
+    let send = subnegotiation(TTYPE, &[TTYPE_SEND]);
+    peer.sends(&option(WILL, TTYPE));
+    assert!(peer.sent(&send));
+    peer.sends(&option(WONT, TTYPE));
+    peer.sends(&option(WILL, TTYPE));
+    assert!(!peer.sent(&send));
+}
+
+#[test]
+fn the_gmcp_packages_a_client_lists_are_kept_for_client() {
+    let mut peer = Peer::auto();
+    peer.sends(&option(DO, GMCP));
+    peer.sends(&subnegotiation(
+        GMCP,
+        br#"Core.Supports.Set ["Room 1", "Char 1"]"#,
+    ));
+    let listed: Vec<&str> = peer
+        .negotiation
+        .gmcp()
+        .listed()
+        .expect("a list")
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(listed, ["char", "room"]);
+}
