@@ -14,7 +14,7 @@ use nectar::constants::{CHARSET, ECHO, NAWS, SGA, TELOPT_EOR};
 use tracing::{debug, warn};
 
 use crate::charset::{self, Charset, CharsetMessage};
-use crate::client::{ClientInfo, MAX_TTYPE_ASKS, TtypeNext};
+use crate::client::{ClientInfo, TtypeNext};
 use crate::config::{Config, LineEditing};
 use crate::editor::Mode;
 use crate::gmcp::{self, GMCP, Supports};
@@ -35,8 +35,9 @@ pub(crate) struct Negotiation {
     max_negotiations: usize,
     /// Who edits lines now.
     editing: Mode,
-    /// TTYPE SENDs made so far.
-    ttype_asks: usize,
+    /// The TTYPE cycle has begun. `ClientInfo` ends it after at most
+    /// `MAX_TTYPE_ASKS` answers, so it bounds the asks too.
+    ttype_asked: bool,
     /// Line editing has been decided (from TTYPE, DO ECHO or the config).
     editing_decided: bool,
     /// The client answered some telnet negotiation: it speaks telnet.
@@ -117,7 +118,7 @@ impl Negotiation {
             compression: config.compression,
             max_negotiations: config.max_negotiations,
             editing: Mode::Client,
-            ttype_asks: 0,
+            ttype_asked: false,
             editing_decided: false,
             speaks_telnet: false,
             negotiations: 0,
@@ -249,8 +250,8 @@ impl Negotiation {
     fn on_option(&mut self, telnet: &mut Telnet, change: Change, effects: &mut Effects) {
         self.speaks_telnet = true;
         match (change.side, change.option, change.enabled) {
-            (Side::Remote, TTYPE, true) if self.ttype_asks == 0 => {
-                self.ttype_asks = 1;
+            (Side::Remote, TTYPE, true) if !self.ttype_asked => {
+                self.ttype_asked = true;
                 telnet.send_subnegotiation(TTYPE, &[TTYPE_SEND]);
             }
             (Side::Remote, TTYPE, false) => {
@@ -305,8 +306,7 @@ impl Negotiation {
                     debug!(terminal = %name, "terminal type");
                     let before = self.client.charset;
                     let next = self.client.ttype_answer(name);
-                    if next == TtypeNext::AskAgain && self.ttype_asks < MAX_TTYPE_ASKS {
-                        self.ttype_asks += 1;
+                    if next == TtypeNext::AskAgain {
                         telnet.send_subnegotiation(TTYPE, &[TTYPE_SEND]);
                     }
                     // MTTS may have declared the charset: the editor reads
@@ -388,17 +388,17 @@ impl Negotiation {
     }
 
     /// Decides who edits lines once the client's first terminal type is
-    /// known (or refused), or it asked tavern to echo.
+    /// known (or refused). A client that asked tavern to echo, or a config
+    /// that says who edits, decided already (tavern echoing implies that).
     fn decide_editing(&mut self, telnet: &mut Telnet, effects: &mut Effects) {
         if self.editing_decided {
             return;
         }
-        let echo_on = telnet.is_enabled(Side::Local, ECHO);
-        if self.client.first_ttype().is_none() && !self.client.ttype_settled() && !echo_on {
+        if self.client.first_ttype().is_none() && !self.client.ttype_settled() {
             return;
         }
         self.editing_decided = true;
-        if self.line_editing == LineEditing::Auto && !echo_on && !self.client.is_mud_client() {
+        if self.line_editing == LineEditing::Auto && !self.client.is_mud_client() {
             self.use_server_editing(telnet, effects);
         }
     }

@@ -192,7 +192,7 @@ fn the_ttype_cycle_asks_at_most_three_times() {
         peer.sends(&ttype_is(name));
         asks += usize::from(peer.sent(&subnegotiation(TTYPE, &[TTYPE_SEND])));
     }
-    assert_eq!(asks, MAX_TTYPE_ASKS);
+    assert_eq!(asks, crate::client::MAX_TTYPE_ASKS);
     assert_eq!(peer.negotiation.client().first_ttype(), Some("ONE"));
     // A repeat ends the cycle at once.
     let mut peer = Peer::auto();
@@ -299,6 +299,27 @@ fn the_banner_waits_for_ttype_and_charset_then_goes_once() {
     let mut refuses = option(WONT, TTYPE);
     refuses.extend(option(DONT, CHARSET));
     assert!(peer.sends(&refuses).settled);
+    // Either left open keeps it waiting: TTYPE not answered, or agreed and
+    // its cycle not done; CHARSET not answered, or agreed and no charset
+    // accepted yet.
+    let cases: &[(&str, &[&[u8]])] = &[
+        ("TTYPE unanswered", &[&option(DONT, CHARSET)]),
+        (
+            "TTYPE cycle going",
+            &[&option(WILL, TTYPE), &option(DONT, CHARSET)],
+        ),
+        ("CHARSET unanswered", &[&option(WONT, TTYPE)]),
+        (
+            "CHARSET agreed",
+            &[&option(WONT, TTYPE), &option(DO, CHARSET)],
+        ),
+    ];
+    for (what, sends) in cases {
+        let mut peer = Peer::auto();
+        for bytes in *sends {
+            assert!(!peer.sends(bytes).settled, "{what}");
+        }
+    }
     // One that says nothing never does; the session's deadline ends the wait.
     let mut peer = Peer::auto();
     assert!(!peer.sends(b"ann\r\n").settled);
