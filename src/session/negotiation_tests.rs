@@ -122,7 +122,9 @@ fn line_editing_follows_the_decision_table() {
     let cases: &[(&str, LineEditing, &[&[u8]], Mode)] = &[
         ("admin: server",   Server, &[], Mode::Server),
         ("admin: client",   Client, &[&option(DO, ECHO), &ttype(&["XTERM"])], Mode::Client),
-        ("DO ECHO (PuTTY)", Auto,   &[&option(DO, ECHO), &ttype(&["XTERM"])], Mode::Server),
+        ("DO ECHO (PuTTY)", Auto,   &[&option(DO, ECHO)], Mode::Server),
+        ("DO ECHO, then XTERM", Auto, &[&option(DO, ECHO), &ttype(&["XTERM"])], Mode::Server),
+        ("DO ECHO, then a MUD name", Auto, &[&option(DO, ECHO), &ttype(&["MUDLET"])], Mode::Server),
         ("MUD client",      Auto,   &[&ttype(&["MUDLET"])], Mode::Client),
         ("TinTin++",        Auto,   &[&ttype(&["TINTIN++"])], Mode::Client),
         ("MUSHclient",      Auto,   &[&ttype(&["mushclient"])], Mode::Client),
