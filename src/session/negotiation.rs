@@ -412,9 +412,11 @@ impl Negotiation {
         let ttype_settled = !telnet.is_pending(Side::Remote, TTYPE)
             && !telnet.is_enabled(Side::Remote, TTYPE)
             || self.client.ttype_settled();
+        // Only tavern's own offer is waited for: tavern never asks the
+        // client to do CHARSET, and a client that offers it may send its
+        // REQUEST whenever it likes.
         let charset_open = telnet.is_pending(Side::Local, CHARSET)
-            || telnet.is_enabled(Side::Local, CHARSET)
-            || telnet.is_pending(Side::Remote, CHARSET);
+            || telnet.is_enabled(Side::Local, CHARSET);
         let charset_settled = self.client.charset_settled || !charset_open;
         if ttype_settled && charset_settled {
             self.decide_editing(telnet, effects);
