@@ -873,7 +873,7 @@ mod tests {
             b"\n",
         ]);
         let kept = format!("e{}x\u{301}", "\u{301}".repeat(4));
-        assert_eq!(lines, [kept.clone()]);
+        assert_eq!(lines, [kept.as_str()]);
         assert!(screen.starts_with(&kept), "{screen:?}");
         assert!(!screen.contains(&"\u{301}".repeat(5)), "{screen:?}");
     }
