@@ -710,4 +710,187 @@ mod tests {
         editor.input(b"  ", &mut out);
         assert!(!editor.end_of_line(&mut out).emptied);
     }
+
+    #[test]
+    fn telnet_ec_erases_the_last_character_in_both_modes() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        editor.input("ab你".as_bytes(), &mut out);
+        out.clear();
+        editor.erase_char(&mut out);
+        // Both columns of the wide character are wiped on screen.
+        assert_eq!(&out[..], b"\x08\x08  \x08\x08");
+        assert_eq!(editor.end_of_line(&mut out).text, "ab");
+
+        let mut editor = Editor::new(Mode::Client, limits());
+        editor.input("abe\u{301}".as_bytes(), &mut out);
+        editor.erase_char(&mut out);
+        editor.input(b"c", &mut out);
+        assert_eq!(editor.end_of_line(&mut out).text, "abc");
+    }
+
+    #[test]
+    fn telnet_ec_in_client_mode_keeps_a_latin1_line_latin1() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        editor.set_charset(Charset::Latin1);
+        let mut out = BytesMut::new();
+        // "\xc3\xa9" is "Ã©" in Latin-1; after one erase, "Ã" must remain,
+        // not be re-read as the start of a UTF-8 "é".
+        editor.input(b"\xe9t\xc3\xa9x", &mut out);
+        editor.erase_char(&mut out);
+        assert_eq!(editor.end_of_line(&mut out).text, "étÃ©");
+        editor.input(b"\xe9\xe9", &mut out);
+        editor.erase_char(&mut out);
+        assert_eq!(editor.end_of_line(&mut out).text, "é");
+    }
+
+    #[test]
+    fn a_latin1_terminal_is_echoed_and_read_in_latin1() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        editor.set_charset(Charset::Latin1);
+        let mut out = BytesMut::new();
+        // Valid UTF-8 for "é", but from a Latin-1 terminal it is "Ã©".
+        editor.input(b"caf\xc3\xa9", &mut out);
+        assert_eq!(&out[..], b"caf\xc3\xa9");
+        assert_eq!(editor.end_of_line(&mut out).text, "cafÃ©");
+        out.clear();
+        editor.input(b"\xe9", &mut out);
+        assert_eq!(&out[..], b"\xe9", "echoed as the one Latin-1 byte typed");
+        assert_eq!(editor.end_of_line(&mut out).text, "é");
+    }
+
+    #[test]
+    fn switching_charset_mid_character_keeps_every_byte_in_order() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        editor.input(b"a\xc3", &mut out);
+        editor.set_charset(Charset::Latin1);
+        editor.input(b"b\xa9", &mut out);
+        // The held lead byte is read as Latin-1 at the switch, before "b".
+        assert_eq!(editor.end_of_line(&mut out).text, "aÃb©");
+    }
+
+    #[test]
+    fn setting_the_charset_already_in_use_keeps_a_half_typed_character() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        editor.input(b"\xe4\xbd", &mut out);
+        editor.set_charset(Charset::Utf8);
+        editor.input(b"\xa0", &mut out);
+        assert_eq!(editor.end_of_line(&mut out).text, "你");
+    }
+
+    #[test]
+    fn a_line_is_flagged_truncated_by_either_the_byte_cap_or_the_character_limit() {
+        let mut out = BytesMut::new();
+        // 150 one-byte characters: within the byte cap (400), over the
+        // character limit (100).
+        let mut editor = Editor::new(Mode::Client, limits());
+        editor.input(&[b'x'; 150], &mut out);
+        let line = editor.end_of_line(&mut out);
+        assert_eq!((line.text.len(), line.truncated), (100, true));
+        // 101 four-byte characters: the byte cap cuts the last one, and what
+        // is left is within the character limit.
+        editor.input("😀".repeat(101).as_bytes(), &mut out);
+        let line = editor.end_of_line(&mut out);
+        assert_eq!(line.text, "😀".repeat(100));
+        assert!(line.truncated);
+    }
+
+    #[test]
+    fn a_line_that_exactly_fills_the_byte_cap_is_not_truncated() {
+        let mut out = BytesMut::new();
+        let mut editor = Editor::new(Mode::Client, limits());
+        let full = "😀".repeat(100);
+        editor.input(&full.as_bytes()[..200], &mut out);
+        editor.input(&full.as_bytes()[200..], &mut out);
+        let line = editor.end_of_line(&mut out);
+        assert_eq!(line.text, full);
+        assert!(!line.truncated);
+    }
+
+    #[test]
+    fn switching_modes_moves_the_echo_and_the_typed_text_along() {
+        let mut out = BytesMut::new();
+        let mut editor = Editor::new(Mode::Client, limits());
+        editor.input(b"ab", &mut out);
+        assert!(out.is_empty());
+        editor.set_mode(Mode::Server, &mut out);
+        assert_eq!(editor.mode(), Mode::Server);
+        // What the client had typed is now on screen, and typing is echoed.
+        editor.input(b"c", &mut out);
+        assert_eq!(&out[..], b"abc");
+        out.clear();
+        editor.set_mode(Mode::Client, &mut out);
+        assert_eq!(editor.mode(), Mode::Client);
+        editor.input(b"d", &mut out);
+        assert!(out.is_empty(), "the client echoes for itself: {out:?}");
+        assert_eq!(editor.end_of_line(&mut out).text, "abcd");
+    }
+
+    #[test]
+    fn setting_the_mode_already_in_force_keeps_what_was_typed() {
+        for mode in [Mode::Client, Mode::Server] {
+            let mut out = BytesMut::new();
+            let mut editor = Editor::new(mode, limits());
+            editor.input(b"ab\xe4", &mut out);
+            let shown = out.len();
+            editor.set_mode(mode, &mut out);
+            assert_eq!(out.len(), shown, "nothing redrawn");
+            editor.input(b"\xbd\xa0", &mut out);
+            assert_eq!(editor.end_of_line(&mut out).text, "ab你", "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn controls_and_bidi_overrides_typed_are_neither_echoed_nor_kept() {
+        let (lines, screen) = server(&["a\x07\x0e\u{202e}\u{85}b".as_bytes(), b"\n"]);
+        assert_eq!(lines, ["ab"]);
+        assert_eq!(screen, "ab\r\x1b[J");
+    }
+
+    #[test]
+    fn typing_past_the_byte_cap_rings_the_bell_and_echoes_nothing() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        // 100 four-byte characters exactly fill the 400-byte cap.
+        let full = "😀".repeat(100);
+        editor.input(full.as_bytes(), &mut out);
+        assert_eq!(&out[..], full.as_bytes());
+        out.clear();
+        editor.input(b"x", &mut out);
+        assert_eq!(&out[..], b"\x07");
+        let line = editor.end_of_line(&mut out);
+        assert_eq!(line.text, full);
+        assert!(line.truncated);
+    }
+
+    #[test]
+    fn combining_marks_past_the_limit_are_not_echoed_or_kept() {
+        // The limit is 4 marks on one character; what follows is typed as usual.
+        let (lines, screen) = server(&[
+            format!("e{}x\u{301}", "\u{301}".repeat(6)).as_bytes(),
+            b"\n",
+        ]);
+        let kept = format!("e{}x\u{301}", "\u{301}".repeat(4));
+        assert_eq!(lines, [kept.as_str()]);
+        assert!(screen.starts_with(&kept), "{screen:?}");
+        assert!(!screen.contains(&"\u{301}".repeat(5)), "{screen:?}");
+    }
+
+    #[test]
+    fn erasing_a_character_that_takes_no_columns_writes_nothing() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        editor.set_width(10);
+        let mut out = BytesMut::new();
+        // A Syriac abbreviation mark ends the line as a grapheme of its own
+        // and no width, with the cursor at the end of a full row.
+        editor.input("0123456789\u{70f}".as_bytes(), &mut out);
+        out.clear();
+        editor.input(b"\x7f", &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        // The next erase takes the '9' and goes back over the row start.
+        editor.input(b"\x7f", &mut out);
+        assert_eq!(&out[..], b"\r\x1b[J012345678");
+    }
 }

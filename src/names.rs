@@ -254,6 +254,7 @@ fn check_cluster(cluster: &str, kind: NameKind) -> Result<(), NameError> {
     }
     let mut marks = 0usize;
     for c in chars {
+        // Past this, `c` is a combining mark or a letter, digit, `_` or `-`.
         check_char(c, kind)?;
         if is_combining_mark(c) {
             marks += 1;
@@ -263,8 +264,6 @@ fn check_cluster(cluster: &str, kind: NameKind) -> Result<(), NameError> {
                     max: MAX_MARKS_PER_GRAPHEME,
                 });
             }
-        } else if !(c.is_alphanumeric() || c == '_' || c == '-') {
-            return Err(NameError::NotAllowed { kind, ch: c });
         }
     }
     Ok(())
@@ -397,6 +396,12 @@ mod tests {
     }
 
     #[test]
+    fn a_nick_is_shown_trimmed_and_composed() {
+        assert_eq!(nick_ok("  Rene\u{301} ").to_string(), "Ren\u{e9}");
+        assert_eq!(format!("<{}>", nick_ok("ann")), "<ann>");
+    }
+
+    #[test]
     fn an_empty_or_blank_nick_is_refused() {
         let empty = NameError::Empty {
             kind: NameKind::Nick,
@@ -488,6 +493,37 @@ mod tests {
     }
 
     #[test]
+    fn characters_that_would_print_as_nothing_are_named_by_code_point() {
+        // Reached through parsing: a wide Hangul filler (two blank columns)
+        // and a zero-width format character.
+        assert_eq!(nick_err("an\u{115F}"), not_allowed('\u{115F}'));
+        assert_eq!(nick_err("an\u{70F}"), not_allowed('\u{70F}'));
+        // And any error built for a space, a mark or a control.
+        for (c, code) in [
+            ('\u{115F}', "U+115F"),
+            ('\u{70F}', "U+070F"),
+            ('\u{3000}', "U+3000"),
+            ('\u{A0}', "U+00A0"),
+            ('\u{903}', "U+0903"),
+            ('\u{1b}', "U+001B"),
+        ] {
+            assert_eq!(
+                not_allowed(c).to_string(),
+                format!("{code} is not allowed in a nickname: use letters, digits, _ and -")
+            );
+        }
+    }
+
+    #[test]
+    fn underscore_and_dash_are_allowed_inside_a_cluster() {
+        // MALAYALAM LETTER DOT REPH is a prepended letter: it forms one
+        // cluster with whatever follows, here `-` or `_`.
+        for input in ["a\u{D4E}-b", "a\u{D4E}_b"] {
+            assert_eq!(nick_ok(input).as_str(), input);
+        }
+    }
+
+    #[test]
     fn bidi_overrides_are_refused() {
         assert_eq!(nick_err("ann\u{202E}nna"), not_allowed('\u{202E}'));
         assert_eq!(nick_err("\u{2067}ann"), not_allowed('\u{2067}'));
@@ -562,6 +598,15 @@ mod tests {
         assert_eq!(room.to_string(), "Lobby");
         let plain = RoomName::parse(" lobby ").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(room.key(), plain.key());
+    }
+
+    #[test]
+    fn room_names_differing_only_in_case_are_one_room_and_others_are_not() {
+        let room = |name: &str| RoomName::parse(name).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(room("Lobby").key(), room("LOBBY").key());
+        assert_eq!(room("Lobby").key(), room("#lobby").key());
+        assert_ne!(room("lobby").key(), room("games").key());
+        assert_ne!(room("Lobby").as_str(), room("LOBBY").as_str());
     }
 
     #[test]

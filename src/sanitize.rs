@@ -51,12 +51,12 @@ impl TextDecoder {
             self.finish(out);
         }
         match byte {
-            0x00..=0x7F => out(char::from(byte)),
             0xC2..=0xDF => self.hold(byte, 2),
             0xE0..=0xEF => self.hold(byte, 3),
             0xF0..=0xF4 => self.hold(byte, 4),
-            // Stray continuation bytes, overlong leads (C0, C1) and leads
-            // beyond U+10FFFF (F5..FF) can never begin valid UTF-8.
+            // ASCII is the same character in UTF-8 and Latin-1; stray
+            // continuation bytes, overlong leads (C0, C1) and leads beyond
+            // U+10FFFF (F5..FF) can never begin valid UTF-8, so are Latin-1.
             _ => out(char::from(byte)),
         }
     }
@@ -552,6 +552,75 @@ mod tests {
         decoder.push(0xA0, &mut |c| seen.push(c));
         assert!(!decoder.is_pending());
         assert_eq!(seen, ['你']);
+    }
+
+    #[test]
+    fn overlong_surrogate_and_out_of_range_sequences_stay_latin1() {
+        // Overlong forms of '/' and NUL must never decode to that character.
+        check_decode(b"\xe0\x80\xaf", "\u{e0}\u{80}\u{af}");
+        check_decode(b"\xf0\x80\x80\xaf", "\u{f0}\u{80}\u{80}\u{af}");
+        check_decode(b"\xe0\x80\x80", "\u{e0}\u{80}\u{80}");
+        // An encoded UTF-16 surrogate and a value past U+10FFFF.
+        check_decode(b"\xed\xbf\xbfok", "\u{ed}\u{bf}\u{bf}ok");
+        check_decode(b"\xf4\x90\x80\x80", "\u{f4}\u{90}\u{80}\u{80}");
+        // The highest valid values just below those limits decode.
+        check_decode(b"\xed\x9f\xbf", "\u{d7ff}");
+        check_decode(b"\xf4\x8f\xbf\xbf", "\u{10ffff}");
+        check_decode(b"\xe0\xa0\x80", "\u{800}");
+        check_decode(b"\xf0\x90\x80\x80", "\u{10000}");
+    }
+
+    #[test]
+    fn the_decoder_gives_out_a_byte_as_soon_as_no_character_can_follow() {
+        // Each pair is a lead byte and a second byte no valid sequence has
+        // after it: what cannot be UTF-8 is Latin-1 at once, so the line
+        // editor echoes it right away instead of holding it for bytes that
+        // cannot help.
+        for pair in [
+            [0xE0, 0x9F],
+            [0xED, 0xA0],
+            [0xF0, 0x8F],
+            [0xF4, 0x90],
+            [0xC3, 0xC3],
+        ] {
+            let mut decoder = TextDecoder::new();
+            let mut seen = Vec::new();
+            decoder.push(pair[0], &mut |c| seen.push(c));
+            assert!(decoder.is_pending(), "{pair:x?}");
+            decoder.push(pair[1], &mut |c| seen.push(c));
+            if pair[1] < 0xC0 {
+                assert_eq!(seen, pair.map(char::from), "{pair:x?}");
+                assert!(!decoder.is_pending(), "{pair:x?}");
+            } else {
+                // A lead byte breaks the sequence and starts its own.
+                assert_eq!(seen, [char::from(pair[0])], "{pair:x?}");
+                assert!(decoder.is_pending(), "{pair:x?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_escape_with_several_intermediate_bytes_is_removed_whole() {
+        check_all(&[
+            // Designate a multibyte set to G0 (ECMA-35): two intermediates.
+            ("\x1b$(Bx", "x"),
+            ("a\x1b$)Cb", "ab"),
+            ("\x1b ! #0ok", "ok"),
+        ]);
+    }
+
+    #[test]
+    fn only_an_osc_ends_at_bel_other_control_strings_run_to_st() {
+        check_all(&[
+            // DCS, APC, PM and SOS: a BEL is part of the string.
+            ("\x1bPq\x07hidden\x1b\\shown", "shown"),
+            ("\x1b_app\x07hidden\x1b\\shown", "shown"),
+            ("\x1b^pm\x07hidden\u{9c}shown", "shown"),
+            ("\u{90}dcs\x07hidden\u{9c}shown", "shown"),
+            // OSC: either ends it.
+            ("\x1b]2;t\x07shown", "shown"),
+            ("\u{9d}2;t\x1b\\shown", "shown"),
+        ]);
     }
 
     const TRICKY: &str = "\x1b[]\\(P^_X;09ma \t\r\n\x07\x7f\u{85}\u{90}\u{9b}\u{9c}\u{9d}\

@@ -456,6 +456,46 @@ mod tests {
         assert_eq!(wrapped("      ab", 4, 0), "    \r\n  ab");
     }
 
+    #[test]
+    fn a_zero_width_character_never_starts_a_row() {
+        // Even after a character already too wide for its row, a soft
+        // hyphen (no columns) stays with it rather than take a row alone.
+        assert_eq!(wrapped("你\u{ad}好", 1, 0), "你\u{ad}\r\n好");
+        assert_eq!(wrapped("ab\u{ad}cd", 2, 0), "ab\u{ad}\r\ncd");
+    }
+
+    #[test]
+    fn a_line_of_only_spaces_keeps_them_all() {
+        // No glyph, so every space is a leading space: none is a break.
+        assert_eq!(wrapped("      ", 4, 0), "    \r\n  ");
+        assert_eq!(wrapped("     ", 4, 0), "    \r\n ");
+        assert_eq!(
+            wrapped("\x1b[7m      \x1b[0m", 4, 1),
+            "\x1b[7m    \r\n   \x1b[0m"
+        );
+    }
+
+    #[test]
+    fn a_word_too_wide_for_a_continuation_row_starts_where_it_is() {
+        // Continuation rows hold 6 columns: the 8-column word would be
+        // split anyway, so it starts on the first row, not on a new one.
+        assert_eq!(wrapped("ab cdefghij", 10, 4), "ab cdefghi\r\n    j");
+    }
+
+    #[test]
+    fn no_row_ends_with_the_spaces_it_was_broken_at() {
+        // The space exactly fills the first row: it is dropped, not left
+        // at the end of that row before the long word moves on.
+        assert_eq!(
+            wrapped("abcdefghi wwwwwwwwwwww", 10, 0),
+            "abcdefghi\r\nwwwwwwwwww\r\nww"
+        );
+        assert_eq!(
+            wrapped("abcdefghi   wwwwwwwwwwww", 12, 2),
+            "abcdefghi\r\n  wwwwwwwwww\r\n  ww"
+        );
+    }
+
     /// Words, spaces, wide and zero-width clusters, escapes, broken escapes
     /// and any other character except CR and LF (which would fake row
     /// breaks).

@@ -133,8 +133,9 @@ impl Telnet {
         if event.is_some() {
             self.polled += 1;
         }
-        if event.is_none() && self.events.capacity() > 0 {
-            // Drained: an idle connection keeps no queue.
+        if event.is_none() {
+            // Drained: an idle connection keeps no queue (`new` allocates
+            // nothing, so this costs nothing when there was none).
             self.events = VecDeque::new();
         }
         event
@@ -150,7 +151,7 @@ impl Telnet {
                 self.transmit.put_slice(&answer);
             }
         }
-        if self.held.is_empty() && self.held.capacity() > 0 {
+        if self.held.is_empty() {
             self.held = VecDeque::new();
         }
         if self.transmit.is_empty() {

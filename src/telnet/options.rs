@@ -15,7 +15,7 @@
 
 use bytes::{BufMut, BytesMut};
 use nectar::constants::{
-    CHARSET, DO, DONT, ECHO, GMCP, IAC, LINEMODE, MCCP2, MSSP, NAWS, SGA, TELOPT_EOR, WILL, WONT,
+    CHARSET, DO, DONT, ECHO, GMCP, IAC, MCCP2, MSSP, NAWS, SGA, TELOPT_EOR, WILL, WONT,
 };
 
 use super::consts::TTYPE;
@@ -60,10 +60,9 @@ impl Policy {
             // A client may offer CHARSET itself (WILL CHARSET) and then send
             // its own REQUEST, which the session answers.
             TTYPE | NAWS | SGA | CHARSET => true,
-            // RFC 1184 LINEMODE is refused: tavern edits lines itself or
-            // leaves it to the client entirely; a DONT is a clean answer every
-            // client that offers LINEMODE handles.
-            LINEMODE => false,
+            // Everything else is refused, RFC 1184 LINEMODE included: tavern
+            // edits lines itself or leaves it to the client entirely; a DONT
+            // is a clean answer every client that offers LINEMODE handles.
             _ => false,
         }
     }

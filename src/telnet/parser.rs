@@ -263,6 +263,12 @@ impl Parser {
         }
     }
 
+    /// Memory held for subnegotiation payloads, for the tests of that bound.
+    #[cfg(test)]
+    pub(super) fn subnegotiation_capacity(&self) -> usize {
+        self.sb_data.capacity()
+    }
+
     /// Frees a large subnegotiation buffer so one big payload does not pin
     /// memory for the rest of the connection.
     fn release_sb_buffer(&mut self) {

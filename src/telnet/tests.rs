@@ -8,11 +8,11 @@
 //! split of the same bytes gives the same events and the same answers.
 
 use bytes::{Bytes, BytesMut};
-use nectar::constants::{DO, DONT, ECHO, IAC, LINEMODE, NAWS, SB, SE, SGA, WILL, WONT};
+use nectar::constants::{DO, DONT, ECHO, IAC, LINEMODE, MCCP2, NAWS, SB, SE, SGA, WILL, WONT};
 use proptest::prelude::*;
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::codec::TelnetCodec;
+use super::codec::{TelnetCodec, TelnetInput};
 use super::consts::{AO, AYT, BRK, DM, EC, EL, GA, IP, NOP, TSPEED, TTYPE, TTYPE_IS};
 use super::{Change, Command, Dropped, Event, Policy, Side, Telnet, encode_text};
 
@@ -348,6 +348,37 @@ fn a_never_ending_subnegotiation_of_megabytes_is_not_kept() {
     // And the next subnegotiation is read normally.
     let (events, _) = feed(&mut telnet, &[&[IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE]]);
     assert_eq!(events, [subneg(NAWS, &[0, 80, 0, 24])]);
+}
+
+#[test]
+fn a_large_subnegotiation_leaves_no_buffer_behind() {
+    let mut telnet = Telnet::new(policy(true), 64 * 1024);
+    let payload = vec![b'x'; 20_000];
+    let mut input = vec![IAC, SB, TTYPE];
+    input.extend_from_slice(&payload);
+    input.extend_from_slice(&[IAC, SE]);
+    let (events, _) = feed(&mut telnet, &[&input]);
+    assert_eq!(events, [subneg(TTYPE, &payload)]);
+    assert!(telnet.parser.subnegotiation_capacity() <= 256);
+    // Nor does one dropped for outgrowing the limit, cut short or not.
+    let mut telnet = Telnet::new(policy(true), 8 * 1024);
+    for end in [&[IAC, SE][..], &[IAC, NOP]] {
+        let mut input = vec![IAC, SB, TTYPE];
+        input.extend_from_slice(&payload);
+        telnet.handle_input(&input);
+        assert!(telnet.parser.subnegotiation_capacity() <= 256);
+        telnet.handle_input(end);
+        assert!(telnet.parser.subnegotiation_capacity() <= 256);
+    }
+    let (events, _) = feed(&mut telnet, &[]);
+    assert_eq!(
+        events,
+        [
+            Event::Dropped(Dropped::OversizeSubnegotiation { option: TTYPE }),
+            Event::Dropped(Dropped::OversizeSubnegotiation { option: TTYPE }),
+            Event::Command(Command::Nop),
+        ]
+    );
 }
 
 #[test]
@@ -725,6 +756,32 @@ fn do_echo_is_refused_when_tavern_does_not_echo() {
     );
     assert_eq!(transmit, [IAC, WONT, ECHO]);
     assert!(!telnet.is_enabled(Side::Local, ECHO));
+}
+
+#[test]
+fn do_mccp2_is_accepted_only_when_compression_is_configured() {
+    for compression in [true, false] {
+        let mut telnet = Telnet::new(
+            Policy {
+                echo: true,
+                compression,
+            },
+            MAX_SB,
+        );
+        let (events, transmit) = feed(&mut telnet, &[&[IAC, DO, MCCP2]]);
+        if compression {
+            assert_eq!(events, [on(Side::Local, MCCP2)]);
+            assert_eq!(transmit, [IAC, WILL, MCCP2]);
+        } else {
+            let refused = Event::Refused {
+                side: Side::Local,
+                option: MCCP2,
+            };
+            assert_eq!(events, [refused]);
+            assert_eq!(transmit, [IAC, WONT, MCCP2]);
+        }
+        assert_eq!(telnet.is_enabled(Side::Local, MCCP2), compression);
+    }
 }
 
 #[test]
@@ -1258,6 +1315,50 @@ fn the_codec_encodes_text_for_the_wire() {
     assert_eq!(&out[..], "a\r\nb\r\0\u{ff}".as_bytes());
 }
 
+#[tokio::test]
+async fn the_socket_reader_yields_events_as_bytes_arrive_then_none_at_close() {
+    // A reader that loses bytes would wait forever: fail instead.
+    tokio::time::timeout(std::time::Duration::from_secs(10), socket_reader())
+        .await
+        .expect("the reader stalled");
+}
+
+async fn socket_reader() {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let mut client = TcpStream::connect(address).await.expect("connect");
+    let (server, _) = listener.accept().await.expect("accept");
+    let (read, _write) = server.into_split();
+    let mut input = TelnetInput::new(read, TelnetCodec::new(tavern()));
+
+    client.write_all(b"hi\r\n").await.expect("write");
+    let mut events = Vec::new();
+    while events.last() != Some(&EOL) {
+        match input.next().await {
+            Some(Ok(event)) => push_joined(&mut events, event),
+            other => panic!("{other:?} before the line was read"),
+        }
+    }
+    assert_eq!(events, [data(b"hi"), EOL]);
+    // What arrives with the close is still read before the end is reported.
+    client
+        .write_all(&[b'b', b'y', b'e', IAC, WILL, NAWS])
+        .await
+        .expect("write");
+    drop(client);
+    let mut events = Vec::new();
+    while let Some(event) = input.next().await {
+        push_joined(&mut events, event.expect("no read error"));
+    }
+    assert_eq!(events, [data(b"bye"), on(Side::Remote, NAWS)]);
+    assert!(input.next().await.is_none(), "the end is reported again");
+    let answer = input.decoder_mut().telnet().poll_transmit();
+    assert_eq!(answer.as_deref(), Some(&[IAC, DO, NAWS][..]));
+}
+
 // ---------------------------------------------------------------------------
 // Property tests
 
@@ -1505,4 +1606,37 @@ fn an_answer_is_released_only_after_the_event_it_answers_is_polled() {
         telnet.poll_transmit().as_deref(),
         Some(&[IAC, WONT, UNKNOWN][..])
     );
+}
+
+#[test]
+fn a_drained_connection_keeps_no_queues() {
+    // Thousands of idle connections are the common case: once everything is
+    // polled, neither the event queue nor the held answers keep memory.
+    let mut telnet = tavern();
+    let mut input = Vec::new();
+    for option in 100..140 {
+        input.extend_from_slice(&[IAC, WILL, option]);
+        input.extend_from_slice(b"text\r\n");
+    }
+    telnet.handle_input(&input);
+    assert!(telnet.events.capacity() > 0 && telnet.held.capacity() > 0);
+    let (events, transmit) = feed(&mut telnet, &[]);
+    assert_eq!(events.len(), 40 * 3);
+    assert_eq!(transmit.len(), 40 * 3);
+    assert_eq!(telnet.events.capacity(), 0, "event queue kept");
+    assert_eq!(telnet.held.capacity(), 0, "answer queue kept");
+    // And a drained connection still works.
+    let (events, transmit) = feed(&mut telnet, &[&[IAC, WILL, UNKNOWN], b"x\r\n"]);
+    assert_eq!(
+        events,
+        [
+            Event::Refused {
+                side: Side::Remote,
+                option: UNKNOWN
+            },
+            data(b"x"),
+            EOL
+        ]
+    );
+    assert_eq!(transmit, [IAC, DONT, UNKNOWN]);
 }
