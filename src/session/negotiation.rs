@@ -415,8 +415,8 @@ impl Negotiation {
         // Only tavern's own offer is waited for: tavern never asks the
         // client to do CHARSET, and a client that offers it may send its
         // REQUEST whenever it likes.
-        let charset_open = telnet.is_pending(Side::Local, CHARSET)
-            || telnet.is_enabled(Side::Local, CHARSET);
+        let charset_open =
+            telnet.is_pending(Side::Local, CHARSET) || telnet.is_enabled(Side::Local, CHARSET);
         let charset_settled = self.client.charset_settled || !charset_open;
         if ttype_settled && charset_settled {
             self.decide_editing(telnet, effects);

@@ -296,6 +296,11 @@ fn the_banner_waits_for_ttype_and_charset_then_goes_once() {
     assert!(effects.settled);
     let effects = peer.sends(&option(WILL, NAWS));
     assert!(!effects.settled, "settled once");
+    // A charset accepted settles CHARSET though the option stays on.
+    let mut peer = Peer::auto();
+    peer.sends(&ttype(&["XTERM", "XTERM"]));
+    peer.sends(&option(DO, CHARSET));
+    assert!(peer.sends(&subnegotiation(CHARSET, b"\x02UTF-8")).settled);
     // A client that refuses both settles at once.
     let mut peer = Peer::auto();
     let mut refuses = option(WONT, TTYPE);
