@@ -50,8 +50,9 @@ pub fn wrap(line: &str, width: usize, indent: usize, out: &mut String) {
     let mut items = Vec::new();
     scan(line, |_, item| items.push(item));
 
+    // The caller sizes `out` (it knows the rest of what goes in it); a
+    // narrow window's extra rows cost at most a reallocation.
     let indent = indent.min(width / 2);
-    out.reserve(line.len() + line.len() / width * (indent + 2));
     let mut rows = Rows {
         out,
         width,
