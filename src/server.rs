@@ -75,15 +75,7 @@ pub fn bind(listen: &[SocketAddr]) -> io::Result<Vec<TcpListener>> {
     for &addr in listen {
         match bind_one(addr, any_ipv4) {
             Ok(listener) => listeners.push(listener),
-            Err(e)
-                if addr.is_ipv6()
-                    && !matches!(
-                        e.kind(),
-                        io::ErrorKind::AddrInUse | io::ErrorKind::PermissionDenied
-                    ) =>
-            {
-                skipped.push((addr, e));
-            }
+            Err(e) if host_lacks_ipv6(addr, &e) => skipped.push((addr, e)),
             Err(e) => {
                 return Err(io::Error::new(
                     e.kind(),
@@ -102,6 +94,17 @@ pub fn bind(listen: &[SocketAddr]) -> io::Result<Vec<TcpListener>> {
         warn!(%addr, error = %e, "IPv6 not available here; not listening on this address");
     }
     Ok(listeners)
+}
+
+/// Whether binding `addr` failed because the host cannot do IPv6 (no IPv6
+/// module, or IPv6 turned off: no socket, or no such address), rather than
+/// for a reason an admin must see (the port taken, or not permitted).
+fn host_lacks_ipv6(addr: SocketAddr, error: &io::Error) -> bool {
+    addr.is_ipv6()
+        && !matches!(
+            error.kind(),
+            io::ErrorKind::AddrInUse | io::ErrorKind::PermissionDenied
+        )
 }
 
 fn bind_one(addr: SocketAddr, any_ipv4: bool) -> io::Result<TcpListener> {
@@ -282,4 +285,84 @@ pub(crate) fn connection(
     permit: Option<Permit>,
 ) -> impl Future<Output = ()> + Send + 'static {
     session::run(stream, ctx, shutdown, permit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().expect("literal address")
+    }
+
+    /// The default's shape, `0.0.0.0:P` and `[::]:P` on one port: binding
+    /// the second failed with "address in use" on Linux before, as `[::]`
+    /// was dual-stack and held the IPv4 port too. Each family connects.
+    #[tokio::test]
+    async fn ipv4_and_ipv6_wildcards_bind_side_by_side_on_one_port() {
+        // A free port: taken from the kernel and given back, a few tries in
+        // case another test takes it meanwhile.
+        let mut bound = None;
+        for _ in 0..20 {
+            let port = std::net::TcpListener::bind("0.0.0.0:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let listen = [
+                addr(&format!("0.0.0.0:{port}")),
+                addr(&format!("[::]:{port}")),
+            ];
+            if let Ok(listeners) = bind(&listen) {
+                bound = Some((port, listeners));
+                break;
+            }
+        }
+        let (port, listeners) = bound.expect("bound both wildcards on one port");
+        assert_eq!(listeners.len(), 2);
+        let _v4 = TcpStream::connect(("127.0.0.1", port)).await.expect("IPv4");
+        let (_, peer) = listeners[0].accept().await.expect("accepted on IPv4");
+        assert!(peer.is_ipv4());
+        let _v6 = TcpStream::connect(("::1", port)).await.expect("IPv6");
+        let (_, peer) = listeners[1].accept().await.expect("accepted on IPv6");
+        assert!(peer.is_ipv6());
+    }
+
+    /// `listen = "[::]:P"` alone serves IPv4 too (as an IPv4-mapped peer,
+    /// which the per-address limits count as its IPv4 address).
+    #[tokio::test]
+    async fn an_ipv6_wildcard_alone_serves_ipv4_too() {
+        let listeners = bind(&[addr("[::]:0")]).expect("bind [::]:0");
+        let port = listeners[0].local_addr().expect("address").port();
+        let _v4 = TcpStream::connect(("127.0.0.1", port)).await.expect("IPv4");
+        let (_, peer) = listeners[0].accept().await.expect("accepted");
+        assert_eq!(
+            AddressGroup::of(peer.ip()),
+            AddressGroup::of("127.0.0.1".parse().expect("literal"))
+        );
+    }
+
+    #[test]
+    fn only_an_ipv6_address_the_host_cannot_serve_is_skipped() {
+        use io::ErrorKind::*;
+        let v6 = addr("[::]:4000");
+        let v4 = addr("0.0.0.0:4000");
+        // EAFNOSUPPORT (no IPv6 module) and EADDRNOTAVAIL (IPv6 turned off).
+        for kind in [Unsupported, AddrNotAvailable, Other] {
+            assert!(host_lacks_ipv6(v6, &io::Error::from(kind)), "{kind:?}");
+            assert!(!host_lacks_ipv6(v4, &io::Error::from(kind)), "{kind:?}");
+        }
+        for kind in [AddrInUse, PermissionDenied] {
+            assert!(!host_lacks_ipv6(v6, &io::Error::from(kind)), "{kind:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_address_in_use_is_an_error_naming_it() {
+        let taken = bind(&[addr("127.0.0.1:0")]).expect("bind");
+        let port = taken[0].local_addr().expect("address").port();
+        let listen = addr(&format!("127.0.0.1:{port}"));
+        let error = bind(&[listen]).expect_err("the port is taken");
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        assert!(error.to_string().contains(&listen.to_string()), "{error}");
+    }
 }
