@@ -99,7 +99,7 @@ impl RefusalLog {
             .map(|(group, (count, refusal))| (group, count, refusal))
             .collect();
         // The worst first: what an admin reading the log looks for.
-        repeated.sort_by(|a, b| b.1.cmp(&a.1));
+        repeated.sort_by_key(|&(_, count, _)| std::cmp::Reverse(count));
         let others = std::mem::take(&mut self.others);
         (!repeated.is_empty() || others > 0).then(|| Summary {
             repeated,
