@@ -6,9 +6,13 @@
 //! Rendering turns the admin's plain text into what is safe on the wire:
 //! placeholders filled in, color markup turned into ANSI only for clients
 //! that want it, CR LF line ends as telnet requires, and every control
-//! character the admin did not mean (a stray ESC) removed.
+//! character the admin did not mean (a stray ESC) removed. A placeholder
+//! the renderer does not know (a typo such as `{onlne}`) is shown as
+//! written and logged, once per change of the file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
 use std::io::Read;
 use tracing::warn;
@@ -24,6 +28,21 @@ pub const MAX_BANNER_BYTES: usize = 64 * 1024;
 
 /// Columns between tab stops when a tab in the template is expanded.
 const TAB_WIDTH: usize = 8;
+
+/// Unknown placeholders named in the one warning about a file; a file full
+/// of braces must not make a line of 64 KiB.
+const MAX_UNKNOWN_NAMED: usize = 16;
+
+/// Banner files remembered for [`WARNED`]: a server reads one, a test
+/// process a few.
+const MAX_WARNED_FILES: usize = 16;
+
+/// What a file looked like (modification time and length) when its unknown
+/// placeholders were last looked for, per path: the scan runs, and the
+/// warning is logged, only when the file has changed since. A static, not
+/// a field of the server, as `load` is called from each session with only
+/// the path.
+static WARNED: Mutex<Vec<(PathBuf, Option<SystemTime>, u64)>> = Mutex::new(Vec::new());
 
 /// The values a banner template can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +79,10 @@ enum BannerError {
 /// during a burst of sign-ons.
 pub fn load(path: &Path) -> String {
     match read_capped(path) {
-        Ok(text) => text,
+        Ok((text, metadata)) => {
+            warn_unknown_once(path, &metadata, &text);
+            text
+        }
         Err(error) => {
             warn!(path = %path.display(), error = %error, "banner unreadable, using the built-in one");
             BUILTIN.to_owned()
@@ -68,7 +90,77 @@ pub fn load(path: &Path) -> String {
     }
 }
 
-fn read_capped(path: &Path) -> Result<String, BannerError> {
+/// Logs the template's unknown placeholders if the file changed since they
+/// were last looked for (or was never looked at).
+fn warn_unknown_once(path: &Path, metadata: &std::fs::Metadata, text: &str) {
+    let seen = (metadata.modified().ok(), metadata.len());
+    {
+        // A poisoned lock only means a panic elsewhere while noting a file;
+        // the list is still usable.
+        let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+        match warned.iter_mut().find(|(p, _, _)| p == path) {
+            Some(entry) if (entry.1, entry.2) == seen => return,
+            Some(entry) => (entry.1, entry.2) = seen,
+            None => {
+                if warned.len() >= MAX_WARNED_FILES {
+                    warned.remove(0);
+                }
+                warned.push((path.to_path_buf(), seen.0, seen.1));
+            }
+        }
+    }
+    let (unknown, total) = unknown_placeholders(text);
+    if total > 0 {
+        warn!(
+            path = %path.display(),
+            placeholders = %unknown.join(" "),
+            count = total,
+            "banner has placeholders tavern does not know; they are shown as written"
+        );
+    }
+}
+
+/// The distinct `{word}`s in a template that [`render`] will show as written
+/// rather than replace (at most `MAX_UNKNOWN_NAMED` of them, each with its
+/// braces), and how many distinct ones there are. Words of any ASCII case
+/// count, as `{Online}` is a typo of `{online}` too; `{{` and `}}` are
+/// escapes, and `{art}` and `{end_art}` on lines of their own are markers.
+fn unknown_placeholders(template: &str) -> (Vec<String>, usize) {
+    let template = select_art(template, false);
+    let mut unknown: Vec<String> = Vec::new();
+    let mut total = 0;
+    let mut rest = template.as_str();
+    while let Some(at) = rest.find(['{', '}']) {
+        rest = &rest[at..];
+        if rest.starts_with("{{") || rest.starts_with("}}") {
+            rest = &rest[2..];
+            continue;
+        }
+        let inner = &rest[1..];
+        let end = inner
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(inner.len());
+        let name = &inner[..end];
+        if !name.is_empty() && inner[end..].starts_with('}') && !is_known(name) {
+            let written = format!("{{{name}}}");
+            if !unknown.contains(&written) {
+                total += 1;
+                if unknown.len() < MAX_UNKNOWN_NAMED {
+                    unknown.push(written);
+                }
+            }
+        }
+        rest = &rest[1..];
+    }
+    (unknown, total)
+}
+
+/// Whether [`render`] replaces `{name}`.
+fn is_known(name: &str) -> bool {
+    matches!(name, "server_name" | "online" | "rooms") || sgr_code(name).is_some()
+}
+
+fn read_capped(path: &Path) -> Result<(String, std::fs::Metadata), BannerError> {
     // Checked before opening: opening a FIFO for reading blocks until some
     // writer appears, which would hang this connection's sign-on.
     let metadata = std::fs::metadata(path)?;
@@ -101,7 +193,7 @@ fn read_capped(path: &Path) -> Result<String, BannerError> {
             "banner file too large, showing only its beginning"
         );
     }
-    Ok(text.to_owned())
+    Ok((text.to_owned(), metadata))
 }
 
 /// Renders a template to what goes on the wire: `{server_name}`, `{online}`,
@@ -476,6 +568,31 @@ mod tests {
         assert!(plain.contains("tavern"));
         assert!(!plain.contains('{'), "unknown markup left: {plain}");
         assert!(render(BUILTIN, &vars, true).contains("\x1b[1m\x1b[36mtavern\x1b[0m"));
+    }
+
+    #[test]
+    fn unknown_placeholders_are_found_as_render_leaves_them() {
+        let template = "{art}\n/\\_/\\\n{end_art}\nHi {onlne} {server_name} {Online} \
+                        {{rooms}} {{x}} {bold}{x}{x} {} {a b} {rooms}\n";
+        let (names, total) = unknown_placeholders(template);
+        assert_eq!(names, ["{onlne}", "{Online}", "{x}"]);
+        assert_eq!(total, 3);
+        // Exactly what render shows as written.
+        let shown = render(&select_art(template, false), &VARS, false);
+        for name in &names {
+            assert!(shown.contains(name.as_str()), "{shown}");
+        }
+        assert_eq!(unknown_placeholders(BUILTIN), (vec![], 0));
+        // A line `{art}` inside text is no marker: shown, so reported.
+        assert_eq!(unknown_placeholders("see {art} here").1, 1);
+    }
+
+    #[test]
+    fn a_file_of_braces_names_a_bounded_number_of_placeholders() {
+        let template: String = (0..5000).map(|i| format!("{{p{i}}}")).collect();
+        let (names, total) = unknown_placeholders(&template);
+        assert_eq!(names.len(), MAX_UNKNOWN_NAMED);
+        assert_eq!(total, 5000);
     }
 
     #[tokio::test]

@@ -10,7 +10,8 @@
 //! needs to know which line to look at.
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,12 +46,26 @@ pub enum LineEditing {
     Client,
 }
 
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One line per event for people: colored only when standard error is a
+    /// terminal.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
 /// Everything an admin can tune. See `tavern.toml` keys of the same names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Address and port to accept telnet connections on.
-    pub listen: SocketAddr,
+    /// Addresses and ports to accept telnet connections on: a list, or one
+    /// address as a string. The default, `0.0.0.0:4000` and `[::]:4000`,
+    /// serves IPv4 and IPv6 alike (see `server::bind`).
+    #[serde(deserialize_with = "one_or_many_addresses")]
+    pub listen: Vec<SocketAddr>,
     /// Name shown in the banner and server notices, so users know where they
     /// are when they run several clients.
     pub server_name: String,
@@ -87,9 +102,17 @@ pub struct Config {
     /// before any negotiation, so a flood of sockets cannot exhaust the
     /// process's file descriptors.
     pub max_connections: usize,
-    /// Connections held at once from one IP address, so one host cannot take
-    /// every place.
+    /// Connections held at once from one IP address (an IPv6 /64 counts as
+    /// one address), so one host cannot take every place.
     pub max_connections_per_ip: usize,
+    /// New connections one IP address (or IPv6 /64) may open per minute once
+    /// its burst is used; more are refused with one line. A connection signs
+    /// on at most once, so this bounds sign-ons (and the join and leave lines
+    /// the room sees) from one address too. 0 turns the limit off.
+    pub connect_rate_per_ip_per_minute: u32,
+    /// New connections one address may open at once before the per-minute
+    /// rate applies: a classroom behind one NAT signing on together.
+    pub connect_burst_per_ip: u32,
     /// Lines per second a user may send once the burst is used up; lines
     /// over it wait their turn (never dropped). 0 turns flood control off.
     pub flood_lines_per_sec: u32,
@@ -121,12 +144,18 @@ pub struct Config {
     pub mssp_language: String,
     /// MSSP `CREATED`: the year the server opened.
     pub mssp_created: String,
+    /// `text` for people, `json` (one object per line) for log shippers.
+    /// Logs go to standard error either way.
+    pub log_format: LogFormat,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 4000)),
+            listen: vec![
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, 4000)),
+                SocketAddr::from((Ipv6Addr::UNSPECIFIED, 4000)),
+            ],
             server_name: "tavern".to_owned(),
             banner: PathBuf::from("assets/banner.txt"),
             default_room: "lobby".to_owned(),
@@ -140,6 +169,8 @@ impl Default for Config {
             max_combining_marks: 4,
             max_connections: 10_000,
             max_connections_per_ip: 20,
+            connect_rate_per_ip_per_minute: 30,
+            connect_burst_per_ip: 20,
             flood_lines_per_sec: 4,
             flood_burst: 10,
             idle_timeout_secs: 0,
@@ -152,6 +183,7 @@ impl Default for Config {
             mssp_location: String::new(),
             mssp_language: "English".to_owned(),
             mssp_created: String::new(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -274,38 +306,38 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks ranges: max_line_length 1..=65536, max_nick_length 1..=64,
-    /// signon_timeout_secs >= 1, outbound_queue 1..=1_000_000,
-    /// negotiation_wait_ms <= 60000, max_subnegotiation 64..=1_048_576,
-    /// max_combining_marks <= 32, server_name and default_room not empty
-    /// (default_room must also pass [`RoomName::parse`]).
+    /// Checks that every number is in a range the server can act on (so no
+    /// duration or count overflows later, at a connection's expense) and
+    /// every string is usable. The ranges are in [`LIMITS`]; besides them:
+    /// `listen` has 1 to 16 addresses, none twice; `server_name` is not
+    /// blank; `default_room` passes [`RoomName::parse`].
     pub fn validate(&self) -> Result<(), ConfigError> {
-        in_range("max_line_length", self.max_line_length, 1, 65_536)?;
-        in_range("max_nick_length", self.max_nick_length, 1, 64)?;
-        if self.signon_timeout_secs < 1 {
-            return Err(invalid("signon_timeout_secs", "must be at least 1"));
+        for (key, value) in self.numbers() {
+            let range = LIMITS
+                .iter()
+                .find(|(k, _, _)| *k == key)
+                .map(|(_, min, max)| (*min, *max));
+            if let Some((min, max)) = range {
+                in_range(key, value, min, max)?;
+            }
         }
-        in_range("outbound_queue", self.outbound_queue, 1, 1_000_000)?;
-        if self.negotiation_wait_ms > 60_000 {
-            return Err(invalid("negotiation_wait_ms", "must be at most 60000"));
-        }
-        in_range("max_subnegotiation", self.max_subnegotiation, 64, 1_048_576)?;
-        in_range("max_connections", self.max_connections, 1, 1_000_000)?;
-        in_range(
-            "max_connections_per_ip",
-            self.max_connections_per_ip,
-            1,
-            1_000_000,
-        )?;
-        if self.flood_burst < 1 {
-            return Err(invalid("flood_burst", "must be at least 1"));
-        }
-        in_range("max_negotiations", self.max_negotiations, 16, 1_000_000)?;
-        if self.max_combining_marks > 32 {
-            return Err(invalid("max_combining_marks", "must be at most 32"));
+        in_range("listen", self.listen.len() as u64, 1, MAX_LISTEN as u64)?;
+        for (i, addr) in self.listen.iter().enumerate() {
+            if self.listen[..i].contains(addr) {
+                return Err(invalid("listen", &format!("lists {addr} twice")));
+            }
         }
         if self.server_name.trim().is_empty() {
             return Err(invalid("server_name", "must not be empty"));
+        }
+        for (key, text) in self.texts() {
+            let chars = text.chars().count() as u64;
+            if chars > MAX_TEXT_CHARS as u64 {
+                return Err(invalid(
+                    key,
+                    &format!("must be at most {MAX_TEXT_CHARS} characters (found {chars})"),
+                ));
+            }
         }
         if self.default_room.trim().is_empty() {
             return Err(invalid("default_room", "must not be empty"));
@@ -314,6 +346,45 @@ impl Config {
             return Err(invalid("default_room", &e.to_string()));
         }
         Ok(())
+    }
+
+    /// Every number in the config by key, so [`Config::validate`] checks
+    /// each against [`LIMITS`] and a unit test sees that none is missing.
+    fn numbers(&self) -> [(&'static str, u64); 15] {
+        let n = |v: usize| v as u64;
+        [
+            ("max_line_length", n(self.max_line_length)),
+            ("max_nick_length", n(self.max_nick_length)),
+            ("signon_timeout_secs", self.signon_timeout_secs),
+            ("outbound_queue", n(self.outbound_queue)),
+            ("negotiation_wait_ms", self.negotiation_wait_ms),
+            ("max_subnegotiation", n(self.max_subnegotiation)),
+            ("max_combining_marks", n(self.max_combining_marks)),
+            ("max_connections", n(self.max_connections)),
+            ("max_connections_per_ip", n(self.max_connections_per_ip)),
+            (
+                "connect_rate_per_ip_per_minute",
+                u64::from(self.connect_rate_per_ip_per_minute),
+            ),
+            ("connect_burst_per_ip", u64::from(self.connect_burst_per_ip)),
+            ("flood_lines_per_sec", u64::from(self.flood_lines_per_sec)),
+            ("flood_burst", u64::from(self.flood_burst)),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("max_negotiations", n(self.max_negotiations)),
+        ]
+    }
+
+    /// The free-text settings, each shown to users or crawlers.
+    fn texts(&self) -> [(&'static str, &str); 7] {
+        [
+            ("server_name", &self.server_name),
+            ("mssp_contact", &self.mssp_contact),
+            ("mssp_website", &self.mssp_website),
+            ("mssp_hostname", &self.mssp_hostname),
+            ("mssp_location", &self.mssp_location),
+            ("mssp_language", &self.mssp_language),
+            ("mssp_created", &self.mssp_created),
+        ]
     }
 
     /// How long a new connection may take to sign on.
@@ -340,15 +411,92 @@ fn invalid(key: &str, reason: &str) -> ConfigError {
     }
 }
 
-fn in_range(key: &str, value: usize, min: usize, max: usize) -> Result<(), ConfigError> {
-    if value < min {
-        // "at least 1" reads better than a range when 0 is the usual mistake.
-        Err(invalid(key, &format!("must be at least {min}")))
-    } else if value > max {
-        Err(invalid(key, &format!("must be at most {max}")))
-    } else {
+/// The accepted range of every number in the config: (key, least, most).
+/// Durations stop well short of what would overflow a deadline (a day to
+/// sign on, thirty days idle); counts stop where memory per connection or a
+/// reply would grow past reason.
+pub const LIMITS: [(&str, u64, u64); 15] = [
+    ("max_line_length", 1, 65_536),
+    ("max_nick_length", 1, 64),
+    ("signon_timeout_secs", 1, 86_400),
+    ("outbound_queue", 1, 1_000_000),
+    ("negotiation_wait_ms", 0, 60_000),
+    ("max_subnegotiation", 64, 1_048_576),
+    ("max_combining_marks", 0, 32),
+    ("max_connections", 1, 1_000_000),
+    ("max_connections_per_ip", 1, 1_000_000),
+    ("connect_rate_per_ip_per_minute", 0, 1_000_000),
+    ("connect_burst_per_ip", 1, 1_000_000),
+    ("flood_lines_per_sec", 0, 10_000),
+    ("flood_burst", 1, 10_000),
+    ("idle_timeout_secs", 0, 30 * 86_400),
+    ("max_negotiations", 16, 1_000_000),
+];
+
+/// Most addresses `listen` may name.
+const MAX_LISTEN: usize = 16;
+
+/// Most characters of a free-text setting (server name, MSSP fields): each
+/// is shown in banners, notices or MSSP answers.
+const MAX_TEXT_CHARS: usize = 256;
+
+fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
         Ok(())
+    } else {
+        Err(invalid(
+            key,
+            &format!("must be from {min} to {max} (found {value})"),
+        ))
     }
+}
+
+/// `listen` as one address (`"0.0.0.0:4000"`) or a list of them.
+fn one_or_many_addresses<'de, D>(deserializer: D) -> Result<Vec<SocketAddr>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Addresses;
+
+    impl<'de> serde::de::Visitor<'de> for Addresses {
+        type Value = Vec<SocketAddr>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an address like \"0.0.0.0:4000\" or a list of them")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            parse_address(text).map(|addr| vec![addr])
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut addrs = Vec::new();
+            while let Some(text) = seq.next_element::<String>()? {
+                // Checked here, not only in `validate`, so a huge list is
+                // never collected.
+                if addrs.len() == MAX_LISTEN {
+                    return Err(serde::de::Error::custom(format!(
+                        "at most {MAX_LISTEN} addresses"
+                    )));
+                }
+                addrs.push(parse_address(&text)?);
+            }
+            Ok(addrs)
+        }
+    }
+
+    deserializer.deserialize_any(Addresses)
+}
+
+fn parse_address<E: serde::de::Error>(text: &str) -> Result<SocketAddr, E> {
+    text.trim().parse().map_err(|_| {
+        E::custom(format!(
+            "invalid socket address syntax: `{text}` (write 0.0.0.0:4000 or [::]:4000)"
+        ))
+    })
 }
 
 /// Which file to read, if any. Existence and readability are checked here,
@@ -567,7 +715,7 @@ mod tests {
              line_editing = \"client\"\nmax_line_length = 500\n",
         );
         let config = loaded(&file, &[]);
-        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 5000)));
+        assert_eq!(config.listen, [SocketAddr::from(([127, 0, 0, 1], 5000))]);
         assert_eq!(config.server_name, "The Prancing Pony");
         assert_eq!(config.line_editing, LineEditing::Client);
         assert_eq!(config.max_line_length, 500);
@@ -586,7 +734,7 @@ mod tests {
             ],
         );
         assert_eq!(config.max_line_length, 700);
-        assert_eq!(config.listen.port(), 4100);
+        assert_eq!(config.listen, [SocketAddr::from(([127, 0, 0, 1], 4100))]);
         assert_eq!(config.server_name, "from file");
     }
 
@@ -622,8 +770,8 @@ mod tests {
         assert_eq!(err.key(), Some("listen"));
         assert_eq!(
             err.to_string(),
-            "config key `listen`: invalid socket address syntax \
-             (from environment variable TAVERN_LISTEN)"
+            "config key `listen`: invalid socket address syntax: `nonsense` \
+             (write 0.0.0.0:4000 or [::]:4000) (from environment variable TAVERN_LISTEN)"
         );
     }
 
@@ -633,7 +781,7 @@ mod tests {
         assert_eq!(err.key(), Some("max_line_length"));
         assert_eq!(
             err.to_string(),
-            "config key `max_line_length`: must be at least 1 \
+            "config key `max_line_length`: must be from 1 to 65536 (found 0) \
              (from environment variable TAVERN_MAX_LINE_LENGTH)"
         );
     }
@@ -805,5 +953,132 @@ mod tests {
         };
         assert_eq!(config.signon_timeout(), Duration::from_secs(7));
         assert_eq!(config.negotiation_wait(), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn listen_takes_one_address_or_a_list_from_the_file_and_the_environment() {
+        let v4: SocketAddr = "0.0.0.0:4000".parse().unwrap();
+        let v6: SocketAddr = "[::]:4000".parse().unwrap();
+        let list = TempToml::new("listen = [\"0.0.0.0:4000\", \"[::]:4000\"]\n");
+        assert_eq!(loaded(&list, &[]).listen, [v4, v6]);
+        let one = TempToml::new("listen = \"[::]:4000\"\n");
+        assert_eq!(loaded(&one, &[]).listen, [v6]);
+        let empty = TempToml::new("");
+        assert_eq!(
+            loaded(&empty, &[("TAVERN_LISTEN", "[::]:4000")]).listen,
+            [v6]
+        );
+        assert_eq!(
+            loaded(
+                &empty,
+                &[("TAVERN_LISTEN", "[\"0.0.0.0:4000\", \"[::]:4000\"]")]
+            )
+            .listen,
+            [v4, v6]
+        );
+        assert_eq!(Config::default().listen, [v4, v6]);
+    }
+
+    #[test]
+    fn listen_must_name_an_address_and_none_twice() {
+        let none = TempToml::new("listen = []\n");
+        let err = load_err(&none, &[]);
+        assert_eq!(err.key(), Some("listen"), "{err}");
+        let twice = TempToml::new("listen = [\"127.0.0.1:4000\", \"127.0.0.1:4000\"]\n");
+        let err = load_err(&twice, &[]);
+        assert_eq!(err.key(), Some("listen"), "{err}");
+        assert!(err.to_string().contains("twice"), "{err}");
+        let many: Vec<String> = (0..17)
+            .map(|i| format!("\"127.0.0.1:{}\"", 4000 + i))
+            .collect();
+        let many = TempToml::new(&format!("listen = [{}]\n", many.join(", ")));
+        assert_eq!(load_err(&many, &[]).key(), Some("listen"));
+    }
+
+    #[test]
+    fn log_format_is_text_or_json() {
+        let empty = TempToml::new("");
+        assert_eq!(loaded(&empty, &[]).log_format, LogFormat::Text);
+        let json = loaded(&empty, &[("TAVERN_LOG_FORMAT", "json")]);
+        assert_eq!(json.log_format, LogFormat::Json);
+        let err = load_err(&empty, &[("TAVERN_LOG_FORMAT", "xml")]);
+        assert_eq!(err.key(), Some("log_format"));
+    }
+
+    /// The issue's example: a timeout that overflowed every deadline.
+    #[test]
+    fn a_timeout_past_any_deadline_is_refused_at_load_naming_key_and_range() {
+        let empty = TempToml::new("");
+        for key in [
+            "idle_timeout_secs",
+            "signon_timeout_secs",
+            "negotiation_wait_ms",
+        ] {
+            let var = format!("TAVERN_{}", key.to_ascii_uppercase());
+            let err = load_err(&empty, &[(&var, "18446744073709551615")]);
+            assert_eq!(err.key(), Some(key), "{err}");
+            let message = err.to_string();
+            assert!(message.contains("must be from"), "{message}");
+            assert!(message.contains(&var), "{message}");
+        }
+    }
+
+    /// Every number in the config has a range, and every range is tested at
+    /// both ends: the least and most load, one past either is refused with
+    /// the key and the range in the message.
+    #[test]
+    fn every_number_is_bounded_at_load_and_its_range_named() {
+        let numeric: BTreeSet<String> = Value::serialize(Config::default())
+            .ok()
+            .and_then(|v| v.into_dict())
+            .unwrap()
+            .into_iter()
+            .filter(|(_, v)| matches!(v, Value::Num(..)))
+            .map(|(k, _)| k)
+            .collect();
+        let ranged: BTreeSet<String> = LIMITS.iter().map(|(k, _, _)| (*k).to_owned()).collect();
+        let checked: BTreeSet<String> = Config::default()
+            .numbers()
+            .iter()
+            .map(|(k, _)| (*k).to_owned())
+            .collect();
+        assert_eq!(numeric, ranged, "a number without a range in LIMITS");
+        assert_eq!(checked, ranged, "a number `validate` does not check");
+        let empty = TempToml::new("");
+        for (key, min, max) in LIMITS {
+            let var = format!("TAVERN_{}", key.to_ascii_uppercase());
+            for ok in [min, max] {
+                assert!(
+                    load(&empty, &[(&var, &ok.to_string())]).is_ok(),
+                    "{key}={ok}"
+                );
+            }
+            let mut bad = vec![max + 1];
+            if min > 0 {
+                bad.push(min - 1);
+            }
+            for value in bad {
+                let err = load_err(&empty, &[(&var, &value.to_string())]);
+                assert_eq!(err.key(), Some(key), "{err}");
+                assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "config key `{key}`: must be from {min} to {max} (found {value}) \
+                         (from environment variable {var})"
+                    )
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn free_text_settings_are_bounded() {
+        let long = "x".repeat(257);
+        let empty = TempToml::new("");
+        for key in ["server_name", "mssp_contact", "mssp_language"] {
+            let var = format!("TAVERN_{}", key.to_ascii_uppercase());
+            assert_eq!(load_err(&empty, &[(&var, &long)]).key(), Some(key));
+            assert!(load(&empty, &[(&var, &long[..256])]).is_ok(), "{key}");
+        }
     }
 }

@@ -22,7 +22,9 @@
 //! - [`session`]: one task per connection, tying the above together: the
 //!   driver, negotiation (sans-IO), the writer, sign-on, the session's own
 //!   commands and per-recipient delivery, a file each.
-//! - [`server`]: the accept loop, connection limits ([`limits`]) and shutdown.
+//! - [`server`]: the listeners, the accept loop, connection limits
+//!   ([`limits`], by [`address`] group; refusals logged in summary by
+//!   [`refusals`]) and shutdown.
 //! - [`config`]: figment configuration: defaults, `tavern.toml`, `TAVERN_*`.
 
 #![forbid(unsafe_code)]
@@ -40,6 +42,7 @@ pub mod sanitize;
 pub mod telnet;
 
 // Internal: rustc reports what nothing uses.
+pub(crate) mod address;
 pub(crate) mod banner;
 pub(crate) mod client;
 pub(crate) mod gmcp;
@@ -49,6 +52,7 @@ pub(crate) mod mccp;
 pub(crate) mod mssp;
 pub(crate) mod names;
 pub(crate) mod outgoing;
+pub(crate) mod refusals;
 pub(crate) mod render;
 pub(crate) mod rooms;
 pub(crate) mod server;
@@ -56,4 +60,4 @@ pub(crate) mod session;
 pub(crate) mod wrap;
 
 pub use config::Config;
-pub use server::run;
+pub use server::{Listeners, bind, run};

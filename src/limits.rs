@@ -1,8 +1,10 @@
 //! Per-connection and per-address limits that are not a buffer size: flood
 //! control for typed lines (a token bucket, and [`FloodControl`], which holds
-//! the one line waiting its turn), and the count of connections per IP
-//! address. Sans-IO where it can be: flood control takes the time as a
-//! parameter.
+//! the one line waiting its turn), and admission: the count of connections
+//! in all and per address, and the rate at which one address may open new
+//! ones ([`ConnectRates`]). Addresses are counted by [`AddressGroup`] (an
+//! IPv6 /64 is one address). Sans-IO where it can be: flood control and the
+//! connection rate take the time as a parameter.
 //!
 //! The connection count is the one piece of state shared across sessions
 //! outside the room manager; it changes only when a connection opens or
@@ -10,9 +12,12 @@
 //! task of its own.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::address::AddressGroup;
 
 /// Flood control: a burst of lines goes through at once, then lines are let
 /// through at `rate` per second; a line over the limit waits (it is never
@@ -138,6 +143,10 @@ pub enum Refusal {
     Full(usize),
     /// This address holds `max_connections_per_ip` already.
     PerAddress(usize),
+    /// This address opened its `connect_burst_per_ip` and then more than
+    /// `connect_rate_per_ip_per_minute` (the number held here) new
+    /// connections.
+    TooFast(u32),
 }
 
 impl Refusal {
@@ -150,43 +159,95 @@ impl Refusal {
             Refusal::PerAddress(max) => format!(
                 "*** Too many connections from your address (at most {max}). Close one and try again.\r\n"
             ),
+            Refusal::TooFast(per_minute) => format!(
+                "*** Too many new connections from your address (at most {per_minute} a minute). Please wait a minute and try again.\r\n"
+            ),
         }
     }
 }
 
-/// Open connections, in all and per address.
+/// For the log, as an admin reads it.
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Full(max) => write!(f, "server full ({max} connections)"),
+            Refusal::PerAddress(max) => write!(f, "address holds {max} connections already"),
+            Refusal::TooFast(per_minute) => {
+                write!(
+                    f,
+                    "address opens more than {per_minute} connections a minute"
+                )
+            }
+        }
+    }
+}
+
+/// Addresses whose connection rate is remembered at once. Past it, the
+/// address closest to a full burst (the one the table's loss favours least)
+/// is forgotten, so an attacker rotating through IPv6 /64s or spoofed
+/// sources cannot grow the table: 4096 entries are about 300 KiB at most.
+pub(crate) const RATE_TABLE_ENTRIES: usize = 4096;
+
+/// Open connections, in all and per address, and the rate of new ones per
+/// address.
 #[derive(Debug)]
 pub struct Connections {
+    /// `max_connections`.
     max_total: usize,
+    /// `max_connections_per_ip`.
     max_per_address: usize,
+    /// The counts and the rates; one lock, taken on connect and disconnect.
     open: Mutex<Counts>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counts {
+    /// Connections open now.
     total: usize,
-    per_address: HashMap<IpAddr, usize>,
+    /// Connections open now per address; an entry exists only while its
+    /// address holds one, so this is bounded by `max_connections`.
+    per_address: HashMap<AddressGroup, usize>,
+    /// New connections per address per minute.
+    rates: ConnectRates,
 }
 
 impl Connections {
-    pub fn new(max_total: usize, max_per_address: usize) -> Arc<Connections> {
+    /// At most `max_total` connections, `max_per_address` from one address,
+    /// which may open `burst` at once and then `per_minute` a minute (0: no
+    /// rate limit).
+    pub fn new(
+        max_total: usize,
+        max_per_address: usize,
+        per_minute: u32,
+        burst: u32,
+    ) -> Arc<Connections> {
         Arc::new(Connections {
             max_total,
             max_per_address,
-            open: Mutex::new(Counts::default()),
+            open: Mutex::new(Counts {
+                total: 0,
+                per_address: HashMap::new(),
+                rates: ConnectRates::new(per_minute, burst, RATE_TABLE_ENTRIES),
+            }),
         })
     }
 
-    /// Counts a new connection from `address`, or says why it is refused.
-    /// The count drops when the returned permit is dropped.
-    pub fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Permit, Refusal> {
+    /// Counts a new connection from `address` at `now`, or says why it is
+    /// refused. The count drops when the returned permit is dropped. An
+    /// attempt refused for the address's count still used one of its
+    /// connections per minute, so a reconnect loop slows down either way.
+    pub fn admit(self: &Arc<Self>, address: IpAddr, now: Instant) -> Result<Permit, Refusal> {
+        let group = AddressGroup::of(address);
         // A poisoned lock only means a panic elsewhere while counting; the
         // counts themselves are still whole numbers worth using.
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if open.total >= self.max_total {
             return Err(Refusal::Full(self.max_total));
         }
-        let from_address = open.per_address.entry(address).or_insert(0);
+        if !open.rates.take(group, now) {
+            return Err(Refusal::TooFast(open.rates.per_minute));
+        }
+        let from_address = open.per_address.entry(group).or_insert(0);
         if *from_address >= self.max_per_address {
             return Err(Refusal::PerAddress(self.max_per_address));
         }
@@ -194,7 +255,7 @@ impl Connections {
         open.total += 1;
         Ok(Permit {
             connections: Arc::clone(self),
-            address,
+            group,
         })
     }
 
@@ -207,8 +268,10 @@ impl Connections {
 /// One admitted connection; dropping it frees its place.
 #[derive(Debug)]
 pub struct Permit {
+    /// Where the place is given back.
     connections: Arc<Connections>,
-    address: IpAddr,
+    /// The address group the place was counted for.
+    group: AddressGroup,
 }
 
 impl Drop for Permit {
@@ -219,11 +282,98 @@ impl Drop for Permit {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         open.total = open.total.saturating_sub(1);
-        if let Some(count) = open.per_address.get_mut(&self.address) {
+        if let Some(count) = open.per_address.get_mut(&self.group) {
             *count -= 1;
             if *count == 0 {
-                open.per_address.remove(&self.address);
+                open.per_address.remove(&self.group);
             }
+        }
+    }
+}
+
+/// New connections per address: a token bucket per [`AddressGroup`]
+/// (`burst` at once, then `per_minute`), in a table of bounded size. Unlike
+/// flood control's bucket, a refused connection leaves no debt: it is
+/// refused, not delayed. An address whose bucket has refilled to the burst
+/// is the same as one never seen, so such entries are the first forgotten.
+#[derive(Debug)]
+pub(crate) struct ConnectRates {
+    /// Connections a minute once the burst is used; 0 turns the limit off.
+    per_minute: u32,
+    /// Connections at once.
+    burst: f64,
+    /// Most addresses remembered.
+    capacity: usize,
+    /// Each address's tokens and when they were counted.
+    buckets: HashMap<AddressGroup, (f64, Instant)>,
+}
+
+impl ConnectRates {
+    pub(crate) fn new(per_minute: u32, burst: u32, capacity: usize) -> ConnectRates {
+        ConnectRates {
+            per_minute,
+            burst: f64::from(burst.max(1)),
+            capacity: capacity.max(1),
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// Takes a token for a new connection from `group` at `now`: false if
+    /// it has none left.
+    pub(crate) fn take(&mut self, group: AddressGroup, now: Instant) -> bool {
+        if self.per_minute == 0 {
+            return true;
+        }
+        let tokens = match self.buckets.get(&group) {
+            Some(&(tokens, last)) => self.refilled(tokens, last, now),
+            None => {
+                if self.buckets.len() >= self.capacity {
+                    self.make_room(now);
+                }
+                self.burst
+            }
+        };
+        if tokens < 1.0 {
+            self.buckets.insert(group, (tokens, now));
+            return false;
+        }
+        self.buckets.insert(group, (tokens - 1.0, now));
+        true
+    }
+
+    /// Addresses remembered now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    fn refilled(&self, tokens: f64, last: Instant, now: Instant) -> f64 {
+        let elapsed = now.saturating_duration_since(last).as_secs_f64();
+        (tokens + elapsed * f64::from(self.per_minute) / 60.0).min(self.burst)
+    }
+
+    /// Forgets every address back to a full burst; if none is, the one
+    /// nearest to it. Runs only with the table full, and a full table of
+    /// busy addresses means more addresses than `capacity` opened
+    /// connections within one burst's refill time.
+    fn make_room(&mut self, now: Instant) {
+        let burst = self.burst;
+        let per_minute = f64::from(self.per_minute);
+        let refilled = |&(tokens, last): &(f64, Instant)| {
+            let elapsed = now.saturating_duration_since(last).as_secs_f64();
+            (tokens + elapsed * per_minute / 60.0).min(burst)
+        };
+        self.buckets.retain(|_, bucket| refilled(bucket) < burst);
+        if self.buckets.len() < self.capacity {
+            return;
+        }
+        let fullest = self
+            .buckets
+            .iter()
+            .max_by(|a, b| refilled(a.1).total_cmp(&refilled(b.1)))
+            .map(|(group, _)| *group);
+        if let Some(group) = fullest {
+            self.buckets.remove(&group);
         }
     }
 }
@@ -322,22 +472,125 @@ mod tests {
 
     #[test]
     fn connections_are_counted_per_address_and_freed_on_drop() {
-        let connections = Connections::new(3, 2);
+        let connections = Connections::new(3, 2, 0, 1);
+        let now = Instant::now();
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
-        let first = connections.admit(a).unwrap();
-        let _second = connections.admit(a).unwrap();
-        assert_eq!(connections.admit(a).unwrap_err(), Refusal::PerAddress(2));
-        let _third = connections.admit(b).unwrap();
-        assert_eq!(connections.admit(b).unwrap_err(), Refusal::Full(3));
+        let first = connections.admit(a, now).unwrap();
+        let _second = connections.admit(a, now).unwrap();
+        assert_eq!(
+            connections.admit(a, now).unwrap_err(),
+            Refusal::PerAddress(2)
+        );
+        let _third = connections.admit(b, now).unwrap();
+        assert_eq!(connections.admit(b, now).unwrap_err(), Refusal::Full(3));
         drop(first);
         assert_eq!(connections.open(), 2);
-        assert!(connections.admit(a).is_ok());
+        assert!(connections.admit(a, now).is_ok());
+    }
+
+    #[test]
+    fn addresses_in_one_ipv6_slash_64_share_the_count() {
+        let connections = Connections::new(100, 2, 0, 1);
+        let now = Instant::now();
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let _a = connections.admit(ip("2001:db8:0:1::1"), now).unwrap();
+        let _b = connections.admit(ip("2001:db8:0:1::2"), now).unwrap();
+        assert_eq!(
+            connections
+                .admit(ip("2001:db8:0:1:ffff::3"), now)
+                .unwrap_err(),
+            Refusal::PerAddress(2)
+        );
+        // The next /64 is another address.
+        assert!(connections.admit(ip("2001:db8:0:2::1"), now).is_ok());
+        // An IPv4 peer over a dual-stack listener is its IPv4 address.
+        let _c = connections.admit(ip("192.0.2.9"), now).unwrap();
+        let _d = connections.admit(ip("::ffff:192.0.2.9"), now).unwrap();
+        assert_eq!(
+            connections.admit(ip("192.0.2.9"), now).unwrap_err(),
+            Refusal::PerAddress(2)
+        );
+    }
+
+    #[test]
+    fn new_connections_over_the_rate_are_refused_until_the_bucket_refills() {
+        let connections = Connections::new(1000, 1000, 60, 3);
+        let start = Instant::now();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "2001:db8::1".parse().unwrap();
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(connections.admit(a, start).unwrap());
+        }
+        assert_eq!(
+            connections.admit(a, start).unwrap_err(),
+            Refusal::TooFast(60)
+        );
+        // Refused attempts leave no debt: one second later (60 a minute),
+        // one more gets in, and not two.
+        for _ in 0..100 {
+            assert!(connections.admit(a, start).is_err());
+        }
+        let later = start + Duration::from_secs(1);
+        held.push(connections.admit(a, later).unwrap());
+        assert!(connections.admit(a, later).is_err());
+        // Another address has its own burst.
+        assert!(connections.admit(b, start).is_ok());
+        // Closing connections does not give back the rate.
+        held.clear();
+        assert!(connections.admit(a, later).is_err());
+    }
+
+    #[test]
+    fn a_rate_of_zero_is_no_rate_limit() {
+        let mut rates = ConnectRates::new(0, 1, 4);
+        let now = Instant::now();
+        for i in 0..1000u32 {
+            let group = AddressGroup::of(IpAddr::from([10, 0, (i >> 8) as u8, i as u8]));
+            assert!(rates.take(group, now));
+        }
+        assert_eq!(rates.len(), 0);
+    }
+
+    #[test]
+    fn the_rate_table_stays_bounded_against_rotating_addresses() {
+        let capacity = 64;
+        let mut rates = ConnectRates::new(30, 2, capacity);
+        let start = Instant::now();
+        // 100,000 different /64s in one instant: the table keeps at most
+        // `capacity`, and each new one still gets its burst.
+        for i in 0..100_000u128 {
+            let address = std::net::Ipv6Addr::from_bits((0x2001_0db8_u128 << 96) | (i << 64));
+            let group = AddressGroup::of(IpAddr::V6(address));
+            assert!(rates.take(group, start));
+            assert!(rates.len() <= capacity);
+        }
+        // Ten minutes on, everyone is back to a full burst: the next
+        // newcomer's sweep forgets them all.
+        let busy = AddressGroup::of("192.0.2.1".parse().unwrap());
+        let later = start + Duration::from_secs(600);
+        assert!(rates.take(busy, later));
+        assert_eq!(rates.len(), 1);
+        assert!(rates.take(busy, later));
+        assert!(!rates.take(busy, later));
+        // Newcomers that fill the table evict the fullest of them, never the
+        // address that used its burst: it is still refused.
+        for i in 0..(4 * capacity as u16) {
+            let other = AddressGroup::of(IpAddr::from([198, 51, (i >> 8) as u8, i as u8]));
+            assert!(rates.take(other, later));
+            assert!(rates.len() <= capacity);
+        }
+        assert!(!rates.take(busy, later));
     }
 
     #[test]
     fn refusals_are_one_line() {
-        for refusal in [Refusal::Full(10), Refusal::PerAddress(2)] {
+        for refusal in [
+            Refusal::Full(10),
+            Refusal::PerAddress(2),
+            Refusal::TooFast(30),
+        ] {
             let message = refusal.message("tavern");
             assert!(message.starts_with("*** ") && message.ends_with("\r\n"));
             assert_eq!(message.matches("\r\n").count(), 1);

@@ -1,13 +1,16 @@
 //! `tavern [--config FILE]`: loads the configuration, binds, serves until
-//! SIGINT or SIGTERM. A second signal exits at once.
+//! SIGINT or SIGTERM. A second signal exits at once. Logs go to standard
+//! error; standard output has one `tavern listening on ADDRESS` line per
+//! address bound, for scripts and tests to find the ports.
 
 #![forbid(unsafe_code)]
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tokio::net::TcpListener;
+use tavern::config::LogFormat;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -22,9 +25,6 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
     match serve().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -36,10 +36,11 @@ async fn main() -> ExitCode {
 
 async fn serve() -> anyhow::Result<()> {
     let config = tavern::Config::load(config_path()?.as_deref())?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    println!("tavern listening on {}", listener.local_addr()?);
+    init_logs(config.log_format);
+    let listeners = tavern::bind(&config.listen)?;
+    for listener in &listeners {
+        println!("tavern listening on {}", listener.local_addr()?);
+    }
     let shutdown = CancellationToken::new();
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -57,8 +58,20 @@ async fn serve() -> anyhow::Result<()> {
         eprintln!("tavern: second signal, exiting now");
         std::process::exit(1);
     });
-    tavern::run(listener, config, shutdown).await?;
+    tavern::run(listeners, config, shutdown).await?;
     Ok(())
+}
+
+/// Logs to standard error at `RUST_LOG` (default `info`): text, colored
+/// only on a terminal (a file or a pipe gets no escape codes), or JSON.
+fn init_logs(format: LogFormat) {
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 /// `--config FILE` (or `--config=FILE`), the only argument.

@@ -143,6 +143,51 @@ fn a_zero_max_line_length_stops_the_server_naming_the_key() {
     assert_refused(status, &stderr, "max_line_length");
 }
 
+/// The issue's example: this value was accepted, and then every session
+/// panicked on an overflowing deadline. Now the server does not start, and
+/// says which key and what range.
+#[test]
+fn a_timeout_that_would_overflow_stops_the_server_naming_the_key_and_range() {
+    for (key, var, range) in [
+        (
+            "idle_timeout_secs",
+            "TAVERN_IDLE_TIMEOUT_SECS",
+            "from 0 to 2592000",
+        ),
+        (
+            "signon_timeout_secs",
+            "TAVERN_SIGNON_TIMEOUT_SECS",
+            "from 1 to 86400",
+        ),
+    ] {
+        let dir = TempDir::new("overflow");
+        let mut command = tavern(&dir);
+        command
+            .env("TAVERN_LISTEN", "127.0.0.1:0")
+            .env(var, "18446744073709551615");
+        let (status, stderr) = run_to_end(command);
+        assert_refused(status, &stderr, key);
+        assert!(stderr.contains(range), "{stderr}");
+        assert!(stderr.contains(var), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_count_out_of_range_in_the_config_file_stops_the_server_naming_it() {
+    let dir = TempDir::new("count");
+    let file = dir.0.join("tavern.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:0\"\nflood_burst = 4000000000\n",
+    )
+    .expect("write config");
+    let (status, stderr) = run_to_end(tavern(&dir));
+    assert_refused(status, &stderr, "flood_burst");
+    assert!(stderr.contains("from 1 to 10000"), "{stderr}");
+    assert!(stderr.contains("tavern.toml"), "{stderr}");
+}
+
 #[test]
 fn an_unknown_environment_variable_stops_the_server_naming_it() {
     let dir = TempDir::new("envtypo");
@@ -193,6 +238,13 @@ fn an_unknown_argument_stops_the_server_with_usage() {
 /// Starts tavern on `listen` and returns it with the address it reports
 /// (`tavern listening on …`); its output is drained so logging never blocks.
 fn start_listening(dir: &TempDir, listen: &str) -> (Running, SocketAddr) {
+    let (running, addrs) = start_listening_on(dir, listen, 1);
+    (running, addrs[0])
+}
+
+/// Starts tavern on `listen` and returns it with the first `count`
+/// addresses it reports, one `tavern listening on …` line each.
+fn start_listening_on(dir: &TempDir, listen: &str, count: usize) -> (Running, Vec<SocketAddr>) {
     let mut command = tavern(dir);
     command.env("TAVERN_LISTEN", listen);
     let mut running = Running {
@@ -213,18 +265,19 @@ fn start_listening(dir: &TempDir, listen: &str) -> (Running, SocketAddr) {
         }
     });
     let start = Instant::now();
-    let addr: SocketAddr = loop {
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    while addrs.len() < count {
         let left = DEADLINE.saturating_sub(start.elapsed());
         let line = lines
             .recv_timeout(left)
             .expect("no `tavern listening on` line");
         if let Some(addr) = line.strip_prefix("tavern listening on ") {
-            break addr.trim().parse().expect("listening address");
+            addrs.push(addr.trim().parse().expect("listening address"));
         }
-    };
-    // Keep draining stdout so logging never blocks the server.
+    }
+    // Keep draining stdout so nothing written there blocks the server.
     std::thread::spawn(move || while lines.recv().is_ok() {});
-    (running, addr)
+    (running, addrs)
 }
 
 fn sigterm(running: &Running) {
@@ -269,4 +322,56 @@ fn a_restart_binds_the_same_port_at_once_and_serves() {
     bob.expect("Goodbye!");
     let status = second.wait_exit();
     assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+/// `listen` as a list: the binary listens on an IPv4 and an IPv6 address at
+/// once, says so on stdout for each, and a line typed over IPv4 reaches a
+/// user on IPv6 (and back). MSSP's PORT is the port each client reached.
+#[test]
+fn the_binary_listens_on_ipv4_and_ipv6_at_once_and_chat_crosses_between_them() {
+    let dir = TempDir::new("dual");
+    let (mut running, addrs) = start_listening_on(&dir, r#"["127.0.0.1:0", "[::1]:0"]"#, 2);
+    let v4 = *addrs.iter().find(|a| a.is_ipv4()).expect("an IPv4 address");
+    let v6 = *addrs.iter().find(|a| a.is_ipv6()).expect("an IPv6 address");
+    let mut ann = Client::sign_on(v4, "ann");
+    let mut bob = Client::sign_on(v6, "bob");
+    ann.send_line("hello from IPv4");
+    bob.expect("ann: hello from IPv4");
+    bob.send_line("hello from IPv6");
+    ann.expect("bob: hello from IPv6");
+    for addr in [v4, v6] {
+        assert_eq!(mssp_port(addr), addr.port().to_string());
+    }
+    sigterm(&running);
+    ann.expect("Goodbye!");
+    bob.expect("Goodbye!");
+    let status = running.wait_exit();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+/// Asks for MSSP at once (as a crawler does) and returns its PORT.
+fn mssp_port(addr: SocketAddr) -> String {
+    use common::telnet::{DO, IAC, Item, MSSP, MSSP_VAL, MSSP_VAR, Reader};
+    let mut crawler = Client::connect(addr);
+    crawler.send(&[IAC, DO, MSSP]);
+    let start = Instant::now();
+    loop {
+        let found = Reader::parse(&crawler.raw)
+            .items
+            .iter()
+            .find_map(|(_, item)| match item {
+                Item::Sb(MSSP, payload) => Some(payload.clone()),
+                _ => None,
+            });
+        if let Some(payload) = found {
+            let port = payload
+                .split(|&b| b == MSSP_VAR)
+                .find_map(|field| field.strip_prefix(b"PORT".as_slice()))
+                .and_then(|value| value.strip_prefix(&[MSSP_VAL]))
+                .expect("PORT in the MSSP table");
+            return String::from_utf8_lossy(port).into_owned();
+        }
+        assert!(start.elapsed() < DEADLINE, "no MSSP table");
+        assert!(crawler.pump(), "closed before the MSSP table");
+    }
 }

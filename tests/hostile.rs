@@ -79,6 +79,7 @@ impl Server {
         command
             .env("TAVERN_LISTEN", "127.0.0.1:0")
             .env("TAVERN_MAX_CONNECTIONS_PER_IP", "10000")
+            .env("TAVERN_CONNECT_RATE_PER_IP_PER_MINUTE", "0")
             .env("TAVERN_FLOOD_LINES_PER_SEC", "0")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -89,8 +90,9 @@ impl Server {
         }
         let mut child = command.spawn().expect("spawn tavern");
         let log = Arc::new(Mutex::new(String::new()));
-        // tracing logs to stdout; `eprintln!` (e.g. the second signal's
-        // message) goes to stderr. Both are kept, in one log.
+        // Logs go to stderr, with `eprintln!` (e.g. the second signal's
+        // message); stdout has the `listening on` line. Both are kept, in
+        // one log.
         let stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
         keep_lines(stderr, Arc::clone(&log));
         let stdout = child.stdout.take().expect("stdout");

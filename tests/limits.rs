@@ -145,3 +145,78 @@ fn a_negotiation_flood_is_cut_off_with_bounded_answers() {
     watcher.expect("watcher: fine here");
     server.stop();
 }
+
+/// A reconnect loop from one address: its burst gets in, the next
+/// connection gets one line before any negotiation, and once the bucket
+/// refills (120 a minute: half a second) it is let in again.
+#[test]
+fn connections_over_the_rate_get_one_line_and_are_let_in_again_after_the_window() {
+    let server = server(Config {
+        connect_rate_per_ip_per_minute: 120,
+        connect_burst_per_ip: 3,
+        ..test_config()
+    });
+    // Connected at once, before any banner: a token refills every 500 ms,
+    // and the four connects take well under that.
+    let burst: Vec<Client> = (0..3).map(|_| Client::connect(server.addr)).collect();
+    let refused_at = std::time::Instant::now();
+    let mut refused = Client::connect(server.addr);
+    for mut client in burst {
+        client.expect("Nickname:");
+        client.close();
+    }
+    refused.expect("Too many new connections from your address (at most 120 a minute)");
+    refused.expect_closed();
+    assert!(
+        !refused.visible().contains("Nickname"),
+        "refused before any negotiation or banner"
+    );
+    // Refused attempts leave no debt: trying again every 50 ms, one is let
+    // in within the deadline, and not before a token has refilled.
+    let mut attempts = 0;
+    let admitted = loop {
+        assert!(
+            refused_at.elapsed() < common::DEADLINE,
+            "never let in again"
+        );
+        attempts += 1;
+        let mut client = Client::connect(server.addr);
+        while client.pump() && !client.visible().contains("Nickname:") {
+            assert!(refused_at.elapsed() < common::DEADLINE, "no answer");
+        }
+        if client.visible().contains("Nickname:") {
+            break client;
+        }
+        assert!(client.visible().contains("Too many new connections"));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let waited = refused_at.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400),
+        "let in after {waited:?} and {attempts} attempts, before the bucket refilled"
+    );
+    drop(admitted);
+    server.stop();
+}
+
+/// Over IPv6 (loopback has only ::1, so the /64 grouping itself is unit
+/// tested in src/address.rs and src/limits.rs): the per-address count holds
+/// for an IPv6 peer, and IPv4 and IPv6 peers are counted apart.
+#[test]
+fn the_per_address_limit_holds_over_ipv6_and_apart_from_ipv4() {
+    let server = server(Config {
+        listen: vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()],
+        max_connections_per_ip: 2,
+        ..test_config()
+    });
+    let (v4, v6) = (server.addrs[0], server.addrs[1]);
+    let _a = Client::sign_on(v6, "a");
+    let _b = Client::sign_on(v6, "b");
+    let mut third = Client::connect(v6);
+    third.expect("Too many connections from your address (at most 2)");
+    third.expect_closed();
+    let mut ipv4 = Client::sign_on(v4, "c");
+    ipv4.send_line("/who");
+    ipv4.expect("In lobby");
+    server.stop();
+}

@@ -19,13 +19,14 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 
 /// A configuration for tests: loopback, port 0, short negotiation wait; every
 /// test client comes from 127.0.0.1 and types as fast as it can, so the
-/// per-address limit is high and flood control off (tests/limits.rs turns
-/// them on).
+/// per-address limits (count and connection rate) are high and flood
+/// control off (tests/limits.rs turns them on).
 pub fn test_config() -> Config {
     Config {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
+        listen: vec!["127.0.0.1:0".parse().expect("literal address")],
         negotiation_wait_ms: 300,
         max_connections_per_ip: 10_000,
+        connect_rate_per_ip_per_minute: 0,
         flood_lines_per_sec: 0,
         ..Config::default()
     }
@@ -33,7 +34,10 @@ pub fn test_config() -> Config {
 
 /// A tavern served from a thread of its own.
 pub struct TestServer {
+    /// The first address it listens on.
     pub addr: SocketAddr,
+    /// Every address it listens on, in `listen`'s order.
+    pub addrs: Vec<SocketAddr>,
     shutdown: CancellationToken,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -54,20 +58,21 @@ impl TestServer {
                 .build()
                 .expect("test runtime");
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(config.listen)
-                    .await
-                    .expect("bind 127.0.0.1:0");
-                addr_tx
-                    .send(listener.local_addr().expect("local addr"))
-                    .expect("send addr");
-                tavern::run(listener, config, token)
+                let listeners = tavern::bind(&config.listen).expect("bind 127.0.0.1:0");
+                let addrs = listeners
+                    .iter()
+                    .map(|l| l.local_addr().expect("local addr"))
+                    .collect::<Vec<_>>();
+                addr_tx.send(addrs).expect("send addr");
+                tavern::run(listeners, config, token)
                     .await
                     .expect("server run");
             });
         });
-        let addr = addr_rx.recv_timeout(DEADLINE).expect("server started");
+        let addrs: Vec<SocketAddr> = addr_rx.recv_timeout(DEADLINE).expect("server started");
         TestServer {
-            addr,
+            addr: addrs[0],
+            addrs,
             shutdown,
             thread: Some(thread),
         }
