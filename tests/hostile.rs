@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use common::telnet::{
-    AYT, CHARSET, CHARSET_REQUEST, DO, DONT, ECHO, GMCP, IAC, MCCP2, MSSP, NAWS, NOP, Reader, SB, SE, SGA,
-    TELOPT_EOR, TTYPE, TTYPE_IS, TTYPE_SEND, WILL, sb,
+    AYT, CHARSET, CHARSET_REQUEST, DO, DONT, ECHO, GMCP, IAC, MCCP2, MSSP, NAWS, NOP, Reader, SB,
+    SE, SGA, TELOPT_EOR, TTYPE, TTYPE_IS, TTYPE_SEND, WILL, sb,
 };
 use common::{BulkReader, Client, DEADLINE};
 
@@ -1255,7 +1255,10 @@ fn log_bytes_per_connection_are_bounded_whatever_it_sends() {
     let mut server = Server::start(&[("RUST_LOG", "info")]);
     let (small_in, small_log) = log_bytes_for_hostile_input(&server, "small", 250);
     let (large_in, large_log) = log_bytes_for_hostile_input(&server, "large", 2500);
-    assert!(small_in >= 100_000 && large_in >= 1_000_000, "{small_in}, {large_in}");
+    assert!(
+        small_in >= 100_000 && large_in >= 1_000_000,
+        "{small_in}, {large_in}"
+    );
     for (sent, logged) in [(small_in, small_log), (large_in, large_log)] {
         assert!(
             logged <= LOG_BYTES_PER_CONNECTION_BOUND,
