@@ -70,7 +70,7 @@ impl<K: fmt::Display> fmt::Display for LogSummary<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut order: Vec<&(K, u64)> = self.kinds.iter().collect();
         // Stable: ties keep the order first seen.
-        order.sort_by(|a, b| b.1.cmp(&a.1));
+        order.sort_by_key(|entry| std::cmp::Reverse(entry.1));
         let mut first = true;
         for (kind, count) in order {
             if !first {
@@ -96,7 +96,7 @@ impl fmt::Display for Thousands {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let digits = self.0.to_string();
         for (i, digit) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 f.write_str(",")?;
             }
             write!(f, "{digit}")?;

@@ -1194,7 +1194,7 @@ fn hostile_telnet_round(round: usize) -> Vec<u8> {
         bytes.extend([IAC, WILL, 100 + ((round + i) % 50) as u8]);
         bytes.extend(sb(GMCP, br#"Core.Supports.Set ["Char 1"]"#));
     }
-    if round % 16 == 0 {
+    if round.is_multiple_of(16) {
         // Past `max_subnegotiation` (8 KiB).
         bytes.extend(sb(TTYPE, &[b'y'; 9000]));
     }
