@@ -126,7 +126,10 @@ pub fn parse(payload: &[u8]) -> Incoming {
     }
 }
 
-/// `["Char 1", "Comm.Channel 1"]` → `["char", "comm.channel"]`.
+/// `["Char 1", "Comm.Channel 1"]` → `["char", "comm.channel"]`. A name
+/// longer than [`MAX_MODULE_NAME`] is no module tavern or any MUD knows,
+/// and is left out (not cut, which could make it another module's name);
+/// at most [`MAX_MODULES`] names are taken from one message.
 fn modules(data: &Value) -> Vec<String> {
     data.as_array()
         .map(|items| {
@@ -134,6 +137,8 @@ fn modules(data: &Value) -> Vec<String> {
                 .iter()
                 .filter_map(Value::as_str)
                 .filter_map(|item| item.split_whitespace().next())
+                .filter(|name| name.len() <= MAX_MODULE_NAME)
+                .take(MAX_MODULES)
                 .map(str::to_ascii_lowercase)
                 .collect()
         })
@@ -143,6 +148,11 @@ fn modules(data: &Value) -> Vec<String> {
 /// Most modules one client may list; a longer list is cut, so a client
 /// cannot grow these sets without bound.
 const MAX_MODULES: usize = 64;
+
+/// Longest module name kept, in bytes: the longest in Mudlet's and IRE's
+/// lists (`External.Discord`) is 16. With [`MAX_MODULES`] this bounds what
+/// a client's lists hold to 2 × 64 × 64 bytes.
+const MAX_MODULE_NAME: usize = 64;
 
 /// Which packages a client gets. tavern sends only `Comm.Channel.*` and
 /// `Room.*`, and sends them to every client that agreed to GMCP unless it
@@ -268,6 +278,48 @@ mod tests {
         assert!(supports.allows("Room.Players"));
         supports.apply(&parse(br#"Core.Supports.Remove ["Comm 1"]"#));
         assert!(!supports.allows("Comm.Channel.Text"), "a parent removed");
+    }
+
+    #[test]
+    fn module_names_past_the_cap_are_left_out_and_lists_are_bounded() {
+        let long = "x".repeat(MAX_MODULE_NAME + 1);
+        let longest = "y".repeat(MAX_MODULE_NAME);
+        let message = format!(r#"Core.Supports.Set ["{long} 1", "{longest} 1", "Room 1"]"#);
+        let mut supports = Supports::default();
+        supports.apply(&parse(message.as_bytes()));
+        let listed = supports.listed().expect("a list");
+        assert_eq!(
+            listed.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["room", longest.as_str()]
+        );
+        // A megabyte-sized name, added and removed, is held nowhere.
+        let huge = "z".repeat(1 << 20);
+        supports.apply(&parse(
+            format!(r#"Core.Supports.Add ["{huge}"]"#).as_bytes(),
+        ));
+        supports.apply(&parse(
+            format!(r#"Core.Supports.Remove ["{huge}"]"#).as_bytes(),
+        ));
+        assert_eq!(supports.listed().map(BTreeSet::len), Some(2));
+        assert!(supports.removed.is_empty());
+        // Thousands of names: at most MAX_MODULES kept in each set.
+        let many: Vec<String> = (0..5000).map(|i| format!("\"m{i} 1\"")).collect();
+        let many = many.join(",");
+        supports.apply(&parse(format!("Core.Supports.Add [{many}]").as_bytes()));
+        supports.apply(&parse(format!("Core.Supports.Remove [{many}]").as_bytes()));
+        assert!(supports.listed().map_or(0, BTreeSet::len) <= MAX_MODULES);
+        assert!(supports.removed.len() <= MAX_MODULES);
+        let held: usize = supports
+            .listed()
+            .into_iter()
+            .flatten()
+            .chain(&supports.removed)
+            .map(String::len)
+            .sum();
+        assert!(
+            held <= 2 * MAX_MODULES * MAX_MODULE_NAME,
+            "{held} bytes held"
+        );
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub(crate) mod banner;
 pub(crate) mod client;
 pub(crate) mod gmcp;
 pub(crate) mod limits;
+pub(crate) mod logsummary;
 pub(crate) mod mailbox;
 pub(crate) mod mccp;
 pub(crate) mod mssp;

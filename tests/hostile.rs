@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use common::telnet::{
-    CHARSET, CHARSET_REQUEST, DO, DONT, ECHO, GMCP, IAC, MCCP2, MSSP, NAWS, NOP, Reader, SB, SGA,
-    TELOPT_EOR, TTYPE, TTYPE_IS, TTYPE_SEND, WILL, sb,
+    AYT, CHARSET, CHARSET_REQUEST, DO, DONT, ECHO, GMCP, IAC, MCCP2, MSSP, NAWS, NOP, Reader, SB,
+    SE, SGA, TELOPT_EOR, TTYPE, TTYPE_IS, TTYPE_SEND, WILL, sb,
 };
 use common::{BulkReader, Client, DEADLINE};
 
@@ -1113,5 +1113,165 @@ fn a_nickname_made_only_of_escape_codes_is_refused_with_a_message() {
     assert_clean("ann", &observers.ann.raw[ann_from..]);
     assert_clean("bob", &observers.bob.raw[bob_from..]);
     server.assert_rss_growth(before, NICKS_RSS_GROWTH_BOUND_KB, "escape-code nickname");
+    server.assert_running();
+}
+
+/// Most bytes tavern may send a connection that floods it with telnet
+/// commands before sign-on: the banner and prompt (about 1 KB), its own
+/// negotiation, one AYT answer, and the goodbye. An answer per AYT (the old
+/// behaviour) would be about 20 bytes per 2 bytes sent.
+const COMMAND_FLOOD_OUTPUT_BOUND: usize = 16 * 1024;
+
+/// Writes `bytes` to `client`'s socket from a thread of its own, while the
+/// caller reads; a write error (the server closed) ends the writing.
+fn write_in_background(client: &Client, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
+    let mut stream = client.stream().try_clone().expect("clone the socket");
+    std::thread::spawn(move || {
+        for piece in bytes.chunks(16 * 1024) {
+            if stream.write_all(piece).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// Issue 14 part 5: a megabyte of AYT, NOP and GMCP sent while GMCP is off,
+/// before any nickname. Each counts against the negotiation budget (default
+/// 500): the connection gets the existing goodbye and is closed, having
+/// been sent a bounded amount; the observers chat throughout.
+#[test]
+fn a_megabyte_of_ayt_nop_and_gmcp_while_off_is_cut_off_with_bounded_output() {
+    let mut server = Server::start(&[("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS)]);
+    let mut observers = Observers::new(&server);
+    let mut unit = vec![IAC, AYT, IAC, NOP];
+    unit.extend(sb(GMCP, br#"Core.Supports.Set ["Char 1", "Room 1"]"#));
+    let flood: Vec<u8> = unit.iter().copied().cycle().take(1024 * 1024).collect();
+    let mut hostile = Client::connect(server.addr);
+    hostile.expect("Nickname:");
+    let writer = write_in_background(&hostile, flood);
+    let start = Instant::now();
+    while hostile.pump() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "still connected after {} bytes received",
+            hostile.raw.len()
+        );
+        assert!(
+            hostile.raw.len() <= COMMAND_FLOOD_OUTPUT_BOUND,
+            "{} bytes sent to the flooder",
+            hostile.raw.len()
+        );
+    }
+    writer.join().expect("writer");
+    eprintln!("command flood: {} bytes sent back", hostile.raw.len());
+    assert!(hostile.raw.len() <= COMMAND_FLOOD_OUTPUT_BOUND);
+    hostile.expect("Too many telnet negotiations from your client. Goodbye!");
+    assert_eq!(
+        hostile.visible().matches("yes, I am here").count(),
+        1,
+        "one AYT answer: {:?}",
+        hostile.visible()
+    );
+    observers.chat();
+    server.assert_running();
+}
+
+/// Most log bytes one hostile connection may cause, whatever it sends: a
+/// line for the first of each kind of stray input (at most 16 kinds), one
+/// summary at the end, and the connection's own lines (connected, signed
+/// on, disconnected). RELIABILITY.md states it.
+const LOG_BYTES_PER_CONNECTION_BOUND: usize = 8 * 1024;
+
+/// One round of the hostile mix: stray commands, malformed and oversize
+/// subnegotiations, unknown options, GMCP while off, an AYT flood, and a
+/// line of text (which renews the negotiation budget, so the mix goes on
+/// for as long as the client likes).
+fn hostile_telnet_round(round: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for i in 0..20 {
+        bytes.extend([IAC, AYT, IAC, NOP, IAC, 200 + (i % 8) as u8, IAC, SE]);
+    }
+    for i in 0..10 {
+        bytes.extend([IAC, SB, IAC, NOP]);
+        bytes.extend([IAC, WILL, 100 + ((round + i) % 50) as u8]);
+        bytes.extend(sb(GMCP, br#"Core.Supports.Set ["Char 1"]"#));
+    }
+    if round.is_multiple_of(16) {
+        // Past `max_subnegotiation` (8 KiB).
+        bytes.extend(sb(TTYPE, &[b'y'; 9000]));
+    }
+    bytes.extend(b"x\r\n");
+    bytes
+}
+
+/// The log lines that name `client`'s address (its connection's span).
+fn log_bytes_of(server: &Server, client: &Client) -> (usize, Vec<String>) {
+    let port = client.stream().local_addr().expect("local addr").port();
+    let peer = format!("127.0.0.1:{port}");
+    let lines: Vec<String> = server
+        .log()
+        .lines()
+        .filter(|line| line.contains(&peer))
+        .map(str::to_owned)
+        .collect();
+    (lines.iter().map(|l| l.len() + 1).sum(), lines)
+}
+
+/// Signs on, sends `rounds` of the hostile mix while reading, quits, and
+/// returns the log bytes its connection caused, once its disconnection is
+/// logged.
+fn log_bytes_for_hostile_input(server: &Server, nick: &str, rounds: usize) -> (usize, usize) {
+    let mut hostile = Client::sign_on(server.addr, nick);
+    let mut input: Vec<u8> = (0..rounds).flat_map(hostile_telnet_round).collect();
+    input.extend(b"/quit\r\n");
+    let sent = input.len();
+    let writer = write_in_background(&hostile, input);
+    let start = Instant::now();
+    while hostile.pump() {
+        assert!(start.elapsed() < DEADLINE, "{nick}: still connected");
+    }
+    writer.join().expect("writer");
+    hostile.expect("Goodbye!");
+    let start = Instant::now();
+    loop {
+        let (bytes, lines) = log_bytes_of(server, &hostile);
+        if lines.iter().any(|l| l.contains("disconnected")) {
+            eprintln!(
+                "{nick}: {sent} bytes of hostile input, {bytes} log bytes:\n{}",
+                lines.join("\n")
+            );
+            return (sent, bytes);
+        }
+        assert!(start.elapsed() < DEADLINE, "{nick}: no disconnect logged");
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Issue 14 part 6: a signed-on client sends stray commands, malformed and
+/// oversize subnegotiations, unknown options, GMCP while off and AYT floods,
+/// with a line now and then to renew its negotiation budget. The log it
+/// causes is bounded whatever it sends: 100 KB and 1 MB of it cost the same
+/// few lines, under `LOG_BYTES_PER_CONNECTION_BOUND`, at `info`.
+#[test]
+fn log_bytes_per_connection_are_bounded_whatever_it_sends() {
+    let mut server = Server::start(&[("RUST_LOG", "info")]);
+    let (small_in, small_log) = log_bytes_for_hostile_input(&server, "small", 250);
+    let (large_in, large_log) = log_bytes_for_hostile_input(&server, "large", 2500);
+    assert!(
+        small_in >= 100_000 && large_in >= 1_000_000,
+        "{small_in}, {large_in}"
+    );
+    for (sent, logged) in [(small_in, small_log), (large_in, large_log)] {
+        assert!(
+            logged <= LOG_BYTES_PER_CONNECTION_BOUND,
+            "{logged} log bytes for {sent} bytes of input"
+        );
+    }
+    // Not growing with the input: ten times the input, the same lines but
+    // for the counts' digits.
+    assert!(
+        large_log <= small_log + 64,
+        "log grew with the input: {small_log} then {large_log} bytes"
+    );
     server.assert_running();
 }

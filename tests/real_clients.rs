@@ -1,7 +1,7 @@
 //! Real telnet and MUD clients against a real tavern: netkit telnet
-//! (`telnet-ssl`), GNU inetutils telnet and TinTin++, each driven inside a
-//! tmux server of its own, typed into with `send-keys` and read back with
-//! `capture-pane`.
+//! (`telnet-ssl`), GNU inetutils telnet, busybox telnet, PuTTY's plink and
+//! TinTin++, each driven inside a tmux server of its own, typed into with
+//! `send-keys` and read back with `capture-pane`.
 //!
 //! Each test starts a tavern (tests/common), a tmux server on a socket named
 //! after the process and the test (`tmux -L tavern-test-<pid>-<test>`, so tests
@@ -51,6 +51,8 @@ const SESSION: &str = "tavern";
 enum Kind {
     Netkit,
     Inetutils,
+    Busybox,
+    Plink,
     TinTin,
 }
 
@@ -60,6 +62,8 @@ impl Kind {
         match self {
             Kind::Netkit => ("telnet-ssl", "telnet-ssl"),
             Kind::Inetutils => ("inetutils-telnet", "inetutils-telnet"),
+            Kind::Busybox => ("busybox", "busybox"),
+            Kind::Plink => ("plink", "putty-tools"),
             // Installed outside root's PATH.
             Kind::TinTin => ("/usr/games/tt++", "tintin++"),
         }
@@ -87,6 +91,14 @@ impl Kind {
                 assert!(setup.is_none(), "{self:?} reads no setup script");
                 format!("{} {ip} {port}", program.display())
             }
+            Kind::Busybox => {
+                assert!(setup.is_none(), "{self:?} reads no setup script");
+                format!("{} telnet {ip} {port}", program.display())
+            }
+            Kind::Plink => {
+                assert!(setup.is_none(), "{self:?} reads no setup script");
+                format!("{} -telnet -P {port} {ip}", program.display())
+            }
             Kind::TinTin => {
                 let read = setup.map_or_else(String::new, |script| {
                     let script = script.display().to_string();
@@ -106,10 +118,12 @@ impl Kind {
         self != Kind::TinTin
     }
 
-    /// What the client shows when tavern closes the connection.
+    /// What the client shows when tavern closes the connection (plink
+    /// shows nothing).
     fn closed_message(self) -> &'static str {
         match self {
-            Kind::Netkit | Kind::Inetutils => "Connection closed by foreign host",
+            Kind::Netkit | Kind::Inetutils | Kind::Busybox => "Connection closed by foreign host",
+            Kind::Plink => "",
             Kind::TinTin => "#SESSION 's' DIED.",
         }
     }
@@ -947,4 +961,87 @@ fn the_color_reader_carries_sgr_state_across_lines_as_tmux_captures_do() {
         rows_from("x\nann: a \n  b\nc\n", "ann:", 2),
         ["ann: a", "  b"]
     );
+}
+
+/// A line with UTF-8 characters one of whose bytes is 0x9D: 李 (e6 9d 8e)
+/// and ŝ (c5 9d). A telnet client that clears the top bit of each typed
+/// byte before comparing it with its escape key `^]` (0x1D) takes them for
+/// that key unless it transmits in binary (RFC 856).
+const EIGHT_BIT_LINE: &str = "李雷 ŝ";
+
+/// Whether a telnet client's command prompt is on the screen: inetutils'
+/// `telnet>`, netkit's `telnet-ssl>`, busybox's "Console escape".
+fn in_command_mode(screen: &str) -> bool {
+    lines(screen).iter().any(|line| {
+        line.starts_with("telnet>")
+            || line.starts_with("telnet-ssl>")
+            || line.contains("Console escape")
+    })
+}
+
+/// Types [`EIGHT_BIT_LINE`] and Enter: the client stays out of its command
+/// mode, shows the line as typed, and the room (and the client) see it
+/// intact.
+fn an_eight_bit_line_arrives_intact(kind: Kind, test: &str) {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let mut command = kind.command_line(server.addr);
+    if kind == Kind::Netkit {
+        // netkit telnet clears the top bit before comparing a typed byte
+        // with its escape key whatever is negotiated (its telsnd strips
+        // unconditionally; measured: DO and WILL BINARY agreed, and `-8`,
+        // still drop 李 into `telnet-ssl>`). No server can help it; `-E`
+        // (no escape key) is the user's way out, and the README says so.
+        let (ip, port) = (server.addr.ip(), server.addr.port());
+        let (program, package) = kind.program();
+        command = format!("{} -E {ip} {port}", require(program, package).display());
+    }
+    let tmux = Tmux::start(test, &command);
+    sign_on(&tmux, &mut observer, "tom");
+
+    tmux.send_keys(EIGHT_BIT_LINE);
+    let screen = tmux.wait_for_screen(
+        |s| input_line(s) == EIGHT_BIT_LINE || in_command_mode(s),
+        &format!("{EIGHT_BIT_LINE:?} on the input line"),
+    );
+    assert!(
+        !in_command_mode(&screen),
+        "{kind:?} went into its command mode on typing {EIGHT_BIT_LINE:?}:\n{screen}"
+    );
+    tmux.send_key("Enter");
+    let said = format!("tom: {EIGHT_BIT_LINE}");
+    observer.expect(&said);
+    let seen = observer.visible();
+    assert!(has_line(&seen, &said), "observer saw: {seen:?}");
+    let screen = tmux.wait_for_screen(
+        |s| count_lines(s, &said) > 0 || in_command_mode(s),
+        "the room's line on the client",
+    );
+    assert!(!in_command_mode(&screen), "command mode:\n{screen}");
+    assert_eq!(count_lines(&screen, &said), 1, "{screen}");
+}
+
+#[test]
+fn inetutils_telnet_sends_utf8_with_its_escape_byte_intact() {
+    an_eight_bit_line_arrives_intact(Kind::Inetutils, "inetutils-8bit");
+}
+
+#[test]
+fn netkit_telnet_without_its_escape_key_sends_utf8_intact() {
+    an_eight_bit_line_arrives_intact(Kind::Netkit, "netkit-8bit");
+}
+
+#[test]
+fn busybox_telnet_sends_utf8_with_an_escape_byte_intact() {
+    an_eight_bit_line_arrives_intact(Kind::Busybox, "busybox-8bit");
+}
+
+#[test]
+fn plink_sends_utf8_with_an_escape_byte_intact() {
+    an_eight_bit_line_arrives_intact(Kind::Plink, "plink-8bit");
+}
+
+#[test]
+fn tintin_sends_utf8_with_an_escape_byte_intact() {
+    an_eight_bit_line_arrives_intact(Kind::TinTin, "tintin-8bit");
 }

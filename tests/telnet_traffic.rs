@@ -14,8 +14,8 @@ mod common;
 use std::time::Instant;
 
 use common::telnet::{
-    AO, AYT, BRK, CHARSET, DM, DO, DONT, EC, ECHO, EL, GA, GMCP, IAC, IP, Item, LINEMODE, MCCP2,
-    MSSP, NAWS, NEW_ENVIRON, NOP, Reader, SB, SE, SGA, TELOPT_EOR, TSPEED, TTYPE, TTYPE_IS,
+    AO, AYT, BINARY, BRK, CHARSET, DM, DO, DONT, EC, ECHO, EL, GA, GMCP, IAC, IP, Item, LINEMODE,
+    MCCP2, MSSP, NAWS, NEW_ENVIRON, NOP, Reader, SB, SE, SGA, TELOPT_EOR, TSPEED, TTYPE, TTYPE_IS,
     TTYPE_SEND, WILL, WONT, sb,
 };
 use common::{Client, DEADLINE, TestServer};
@@ -173,6 +173,9 @@ fn putty_opening_offers_get_exact_answers_and_never_reach_the_room() {
             (WILL, ECHO),
             (DO, SGA),
             (WILL, SGA),
+            // A terminal (it asked tavern to echo): asked to send in binary
+            // (RFC 856), so no typed byte reads as its escape key.
+            (DO, BINARY),
         ],
     );
     for chunk in [&b"pl6197"[..], b"\r\0"] {

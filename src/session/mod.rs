@@ -37,7 +37,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::config::Config;
 use crate::editor::{Editor, Line, Mode};
@@ -305,22 +305,32 @@ impl Session {
                 let line = self.editor.end_of_line(self.writer.pending());
                 return self.on_typed_line(line).await;
             }
-            Event::Command(command) => match command {
-                TelnetCommand::EraseCharacter => self.editor.erase_char(self.writer.pending()),
-                TelnetCommand::EraseLine
-                | TelnetCommand::InterruptProcess
-                | TelnetCommand::Break => self.editor.erase_line(self.writer.pending()),
-                TelnetCommand::AreYouThere => {
-                    let name = self.ctx.config.server_name.clone();
-                    self.notice(Tone::Info, &format!("[{name}: yes, I am here]"));
+            Event::Command(command) => {
+                // Every command counts against the negotiation budget.
+                let telnet = self.input.decoder_mut().telnet();
+                let Ok(effects) = self.negotiation.on_event(telnet, &event) else {
+                    return Some(End::NegotiationFlood);
+                };
+                match command {
+                    TelnetCommand::EraseCharacter => self.editor.erase_char(self.writer.pending()),
+                    TelnetCommand::EraseLine
+                    | TelnetCommand::InterruptProcess
+                    | TelnetCommand::Break => self.editor.erase_line(self.writer.pending()),
+                    TelnetCommand::AreYouThere if effects.are_you_there => {
+                        let name = self.ctx.config.server_name.clone();
+                        self.notice(Tone::Info, &format!("[{name}: yes, I am here]"));
+                    }
+                    TelnetCommand::AreYouThere
+                    | TelnetCommand::Nop
+                    | TelnetCommand::DataMark
+                    | TelnetCommand::AbortOutput
+                    | TelnetCommand::GoAhead => {}
                 }
-                TelnetCommand::Nop
-                | TelnetCommand::DataMark
-                | TelnetCommand::AbortOutput
-                | TelnetCommand::GoAhead => {}
-            },
-            Event::Dropped(dropped) => warn!(?dropped, "dropped telnet input"),
-            Event::Option(_) | Event::Refused { .. } | Event::Subnegotiation { .. } => {
+            }
+            Event::Option(_)
+            | Event::Refused { .. }
+            | Event::Subnegotiation { .. }
+            | Event::Dropped(_) => {
                 let telnet = self.input.decoder_mut().telnet();
                 match self.negotiation.on_event(telnet, &event) {
                     Ok(effects) => {
@@ -420,6 +430,7 @@ impl Session {
 
     /// Tells the room and the client, flushes, and closes.
     async fn finish(mut self: Box<Self>, end: End) {
+        self.negotiation.log_summary();
         info!(reason = ?end, "disconnected");
         let reason = match &end {
             End::Quit(message) => Some(LeaveReason::Quit(message.clone())),

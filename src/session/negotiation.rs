@@ -9,8 +9,21 @@
 //! the banner's turn). It owns the [`ClientInfo`] and the GMCP wishes; it
 //! never touches a socket or a clock, so ARCHITECTURE.md's table of how a
 //! client is classified is tested here, event by event.
+//!
+//! It also holds the one budget for what a client sends outside its text:
+//! every negotiation, subnegotiation, two-byte command (AYT, NOP, GA, EC,
+//! EL, BRK, IP, AO, DM) and dropped sequence counts, at most
+//! `max_negotiations` between two lines the user typed; past that the
+//! session ends with [`NegotiationFlood`]. Input thrown away or ignored is
+//! logged once per kind and summed up at the end ([`LogSummary`]), never a
+//! log line per sequence. What a client controls is acted on only while its
+//! option is on (a GMCP message with GMCP off is ignored), and MCCP2, whose
+//! zlib state is the largest thing a connection can hold, starts only once
+//! the user has signed on.
 
-use nectar::constants::{CHARSET, ECHO, NAWS, SGA, TELOPT_EOR};
+use std::fmt;
+
+use nectar::constants::{BINARY, CHARSET, ECHO, NAWS, SGA, TELOPT_EOR};
 use tracing::{debug, warn};
 
 use crate::charset::{self, Charset, CharsetMessage};
@@ -18,11 +31,24 @@ use crate::client::{ClientInfo, TtypeNext};
 use crate::config::{Config, LineEditing};
 use crate::editor::Mode;
 use crate::gmcp::{self, GMCP, Supports};
+use crate::logsummary::LogSummary;
 use crate::mccp::MCCP2;
 use crate::mssp::MSSP;
 use crate::sanitize::{self, Limits};
 use crate::telnet::consts::{TTYPE, TTYPE_IS, TTYPE_SEND};
-use crate::telnet::{Change, Event, Policy, Side, Telnet};
+use crate::telnet::{Change, Command, Dropped, Event, Policy, Side, Telnet};
+
+/// Most characters kept of a name a client gives itself (a TTYPE answer,
+/// GMCP `Core.Hello`'s client and version): RFC 1091 allows 40 for a
+/// terminal type, and the longest real one seen is 14; a connection holds
+/// at most five such names.
+const MAX_CLIENT_NAME: usize = 64;
+
+/// How a name a client gives itself is cleaned and cut.
+const CLIENT_NAME: Limits = Limits {
+    max_chars: MAX_CLIENT_NAME,
+    max_marks_per_grapheme: 4,
+};
 
 /// One connection's negotiation. See the module docs.
 #[derive(Debug)]
@@ -42,10 +68,56 @@ pub(crate) struct Negotiation {
     editing_decided: bool,
     /// The client answered some telnet negotiation: it speaks telnet.
     speaks_telnet: bool,
-    /// Telnet negotiations received, against `max_negotiations`.
+    /// Telnet commands of any kind (negotiations, subnegotiations, two-byte
+    /// commands, dropped sequences) since the last line the user typed,
+    /// against `max_negotiations`. A typed line starts the count afresh, so
+    /// a long session's window resizes or keep-alive NOPs never add up.
     negotiations: usize,
+    /// Text arrived since the last line end: the next line end is a typed
+    /// line, which renews the budget and the AYT answer.
+    typed: bool,
+    /// An AYT was answered since the last typed line: later ones are not,
+    /// so a flood of AYTs gets one answer, not one per two bytes.
+    ayt_answered: bool,
+    /// DO BINARY has been sent (once: a client that refused is not asked
+    /// again).
+    binary_asked: bool,
+    /// The client agreed to MCCP2; compression starts at sign-on.
+    compression_wanted: bool,
+    /// The user has signed on: MCCP2 may start.
+    signed_on: bool,
     /// Still waiting for TTYPE and CHARSET before the banner.
     waiting: bool,
+    /// Input dropped or ignored: the first of each kind is logged, the rest
+    /// counted for one line at the end.
+    stray: LogSummary<Stray>,
+}
+
+/// Input from the client that tavern threw away or did not act on, as the
+/// log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stray {
+    /// The telnet parser dropped a sequence.
+    Dropped(Dropped),
+    /// A subnegotiation for an option that is not on.
+    OptionOff(u8),
+    /// GMCP that is not UTF-8, or bad JSON.
+    MalformedGmcp,
+    /// CHARSET ACCEPTED naming a charset tavern did not offer.
+    CharsetNotOffered,
+}
+
+impl fmt::Display for Stray {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stray::Dropped(dropped) => write!(f, "{dropped}"),
+            Stray::OptionOff(option) => {
+                write!(f, "subnegotiation for option {option}, which is off")
+            }
+            Stray::MalformedGmcp => f.write_str("malformed GMCP message"),
+            Stray::CharsetNotOffered => f.write_str("CHARSET ACCEPTED of a charset not offered"),
+        }
+    }
 }
 
 /// What the session must do after an event. Empty for most events.
@@ -66,6 +138,8 @@ pub(crate) struct Effects {
     /// GMCP was turned on or off, or the client changed what it wants:
     /// how it takes messages may have changed.
     pub(crate) gmcp: bool,
+    /// Answer the client's AYT (the first since the last typed line).
+    pub(crate) are_you_there: bool,
 }
 
 impl Effects {
@@ -80,11 +154,12 @@ impl Effects {
             mssp: self.mssp || later.mssp,
             settled: self.settled || later.settled,
             gmcp: self.gmcp || later.gmcp,
+            are_you_there: self.are_you_there || later.are_you_there,
         }
     }
 }
 
-/// More telnet negotiations than any real client sends.
+/// More telnet commands between two typed lines than any real client sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NegotiationFlood;
 
@@ -122,7 +197,13 @@ impl Negotiation {
             editing_decided: false,
             speaks_telnet: false,
             negotiations: 0,
+            typed: false,
+            ayt_answered: false,
+            binary_asked: false,
+            compression_wanted: false,
+            signed_on: false,
             waiting: true,
+            stray: LogSummary::default(),
         }
     }
 
@@ -147,8 +228,9 @@ impl Negotiation {
     }
 
     /// One event from the client. Text and line ends go to [`on_data`] and
-    /// [`on_line_end`]; two-byte commands are not negotiation and are
-    /// ignored here.
+    /// [`on_line_end`]; everything else counts against the budget. A
+    /// two-byte command is the session's to carry out, but for AYT, which
+    /// is answered only when [`Effects::are_you_there`] says so.
     ///
     /// [`on_data`]: Negotiation::on_data
     /// [`on_line_end`]: Negotiation::on_line_end
@@ -167,9 +249,13 @@ impl Negotiation {
             Event::Subnegotiation { option, data } => {
                 self.on_subnegotiation(telnet, *option, data, &mut effects);
             }
-            Event::Data(_) | Event::EndOfLine | Event::Command(_) | Event::Dropped(_) => {
-                return Ok(effects);
+            Event::Command(Command::AreYouThere) => {
+                effects.are_you_there = !self.ayt_answered;
+                self.ayt_answered = true;
             }
+            Event::Command(_) => {}
+            Event::Dropped(dropped) => self.stray(Stray::Dropped(*dropped)),
+            Event::Data(_) | Event::EndOfLine => return Ok(effects),
         }
         self.negotiations += 1;
         if self.negotiations > self.max_negotiations {
@@ -185,14 +271,21 @@ impl Negotiation {
 
     /// Text the client typed: its bytes may say which charset it uses.
     pub(crate) fn on_data(&mut self, bytes: &[u8]) -> Option<Charset> {
+        self.typed |= !bytes.is_empty();
         self.client.input_evidence(bytes).then(|| {
             debug!(charset = %self.client.charset, "charset from the client's bytes");
             self.client.charset
         })
     }
 
-    /// A line ended: a UTF-8 start left incomplete was Latin-1.
+    /// A line ended: a UTF-8 start left incomplete was Latin-1. A line with
+    /// text renews the budget of telnet commands and the AYT answer.
     pub(crate) fn on_line_end(&mut self) -> Option<Charset> {
+        if self.typed {
+            self.typed = false;
+            self.negotiations = 0;
+            self.ayt_answered = false;
+        }
         self.client.line_ended().then(|| {
             debug!(charset = %self.client.charset, "charset from the client's bytes");
             self.client.charset
@@ -206,6 +299,40 @@ impl Negotiation {
             debug!(speaks_telnet = self.speaks_telnet, "negotiation wait over");
         }
         self.waiting = false;
+    }
+
+    /// The user has signed on: MCCP2 starts now if the client agreed to it
+    /// (before sign-on a connection holds no zlib state: ~163 KiB each).
+    pub(crate) fn signed_on(&mut self, telnet: &Telnet) -> Effects {
+        self.signed_on = true;
+        let start = self.compression_wanted && telnet.is_enabled(Side::Local, MCCP2);
+        Effects {
+            compression: start.then_some(true),
+            ..Effects::default()
+        }
+    }
+
+    /// Logs, once, what the client sent that was dropped or ignored, kind by
+    /// kind with counts; nothing if nothing was. For the end of a
+    /// connection.
+    pub(crate) fn log_summary(&self) {
+        if !self.stray.is_empty() {
+            warn!(
+                total = self.stray.total(),
+                dropped = %self.stray,
+                "telnet input dropped or ignored"
+            );
+        }
+    }
+
+    /// Counts a stray sequence; the first of its kind is logged.
+    fn stray(&mut self, kind: Stray) {
+        if self.stray.record(kind) {
+            warn!(
+                kind = %kind,
+                "telnet input dropped or ignored (first of its kind; more are counted)"
+            );
+        }
     }
 
     /// Everything the client told about itself.
@@ -283,7 +410,17 @@ impl Negotiation {
                 }
             }
             (Side::Local, MSSP, true) => effects.mssp = true,
-            (Side::Local, MCCP2, enabled) => effects.compression = Some(enabled),
+            // Started at sign-on (see `signed_on`), ended at once.
+            (Side::Local, MCCP2, true) => {
+                self.compression_wanted = true;
+                if self.signed_on {
+                    effects.compression = Some(true);
+                }
+            }
+            (Side::Local, MCCP2, false) => {
+                self.compression_wanted = false;
+                effects.compression = Some(false);
+            }
             (Side::Local, GMCP, enabled) => {
                 debug!(enabled, "GMCP");
                 effects.gmcp = true;
@@ -299,10 +436,24 @@ impl Negotiation {
         data: &[u8],
         effects: &mut Effects,
     ) {
+        // What a client sends for an option that is off is not acted on:
+        // agreement is what makes it the client's to set.
+        let on = match option {
+            TTYPE | NAWS => telnet.is_enabled(Side::Remote, option),
+            CHARSET => {
+                telnet.is_enabled(Side::Local, CHARSET) || telnet.is_enabled(Side::Remote, CHARSET)
+            }
+            GMCP => telnet.is_enabled(Side::Local, GMCP),
+            _ => false,
+        };
+        if !on {
+            self.stray(Stray::OptionOff(option));
+            return;
+        }
         match option {
             TTYPE => {
                 if let Some((&TTYPE_IS, name)) = data.split_first() {
-                    let name = sanitize::sanitize(&sanitize::decode(name), &Limits::default()).text;
+                    let name = sanitize::sanitize(&sanitize::decode(name), &CLIENT_NAME).text;
                     debug!(terminal = %name, "terminal type");
                     let before = self.client.charset;
                     let next = self.client.ttype_answer(name);
@@ -331,18 +482,18 @@ impl Negotiation {
                 let message = gmcp::parse(data);
                 match &message {
                     gmcp::Incoming::Hello { client, version } => {
-                        let clean = |s: &str| sanitize::sanitize(s, &Limits::default()).text;
+                        let clean = |s: &str| sanitize::sanitize(s, &CLIENT_NAME).text;
                         debug!(client = %client, "GMCP Core.Hello");
                         self.client.gmcp_hello =
                             Some((clean(client), version.as_deref().map(clean)));
                     }
-                    gmcp::Incoming::Malformed => debug!("malformed GMCP message ignored"),
+                    gmcp::Incoming::Malformed => self.stray(Stray::MalformedGmcp),
                     _ => {}
                 }
                 self.gmcp.apply(&message);
                 effects.gmcp = true;
             }
-            _ => debug!(option, "ignored subnegotiation"),
+            _ => {}
         }
     }
 
@@ -351,7 +502,7 @@ impl Negotiation {
         match CharsetMessage::parse(data) {
             CharsetMessage::Accepted(Some(charset)) => self.charset_agreed(charset, effects),
             CharsetMessage::Accepted(None) => {
-                warn!("client accepted a charset that was not offered");
+                self.stray(Stray::CharsetNotOffered);
                 self.charset_refused(effects);
             }
             CharsetMessage::Rejected => self.charset_refused(effects),
@@ -383,8 +534,25 @@ impl Negotiation {
     fn use_server_editing(&mut self, telnet: &mut Telnet, effects: &mut Effects) {
         telnet.enable(Side::Local, ECHO);
         telnet.enable(Side::Local, SGA);
+        self.ask_binary(telnet);
         self.editing = Mode::Server;
         effects.editing = Some(Mode::Server);
+    }
+
+    /// Asks a terminal to send in binary (RFC 856), once. inetutils telnet
+    /// (like the BSD telnet it comes from) compares each typed byte, its
+    /// top bit cleared unless it transmits in binary, with its escape key
+    /// `^]` (0x1D): the UTF-8 byte 0x9D (in 李, ŝ, Н) would throw the user
+    /// into its `telnet>` prompt. (netkit telnet clears the bit whatever is
+    /// agreed; only its `-E` helps it.) Only the
+    /// client's direction is asked: what tavern sends reaches every such
+    /// client's screen 8-bit clean already. MUD clients are not asked: they
+    /// send 8-bit text as it is, and none of them does BINARY.
+    fn ask_binary(&mut self, telnet: &mut Telnet) {
+        if !self.binary_asked {
+            self.binary_asked = true;
+            telnet.enable(Side::Remote, BINARY);
+        }
     }
 
     /// Decides who edits lines once the client's first terminal type is
@@ -398,8 +566,15 @@ impl Negotiation {
             return;
         }
         self.editing_decided = true;
-        if self.line_editing == LineEditing::Auto && !self.client.is_mud_client() {
+        if self.client.is_mud_client() {
+            return;
+        }
+        if self.line_editing == LineEditing::Auto {
             self.use_server_editing(telnet, effects);
+        } else {
+            // A terminal editing its own lines checks each byte for its
+            // escape key as well.
+            self.ask_binary(telnet);
         }
     }
 

@@ -2,10 +2,12 @@
 //! send, with no socket: the line-editing table of ARCHITECTURE.md row by
 //! row, the CHARSET outcomes, compression, and the rest of the options.
 
-use nectar::constants::{CHARSET, DO, DONT, ECHO, IAC, NAWS, SB, SE, SGA, TELOPT_EOR, WILL, WONT};
+use nectar::constants::{
+    BINARY, CHARSET, DO, DONT, ECHO, IAC, NAWS, SB, SE, SGA, TELOPT_EOR, WILL, WONT,
+};
 
 use super::*;
-use crate::telnet::consts::TTYPE;
+use crate::telnet::consts::{AYT, EC, GA, NOP, TTYPE};
 
 /// A client on the other end of one `Negotiation`.
 struct Peer {
@@ -338,8 +340,23 @@ fn the_banner_waits_for_ttype_and_charset_then_goes_once() {
 fn compression_starts_and_stops_as_the_client_says() {
     let mut peer = Peer::auto();
     assert!(peer.sent(&option(WILL, MCCP2)), "offered");
-    assert_eq!(peer.sends(&option(DO, MCCP2)).compression, Some(true));
+    // Agreed before sign-on: the zlib state waits for the user's nick.
+    assert_eq!(peer.sends(&option(DO, MCCP2)).compression, None);
+    assert_eq!(
+        peer.negotiation.signed_on(&peer.telnet).compression,
+        Some(true)
+    );
     assert_eq!(peer.sends(&option(DONT, MCCP2)).compression, Some(false));
+    // Asked for again, or first, after sign-on: at once.
+    assert_eq!(peer.sends(&option(DO, MCCP2)).compression, Some(true));
+    let mut peer = Peer::auto();
+    peer.negotiation.signed_on(&peer.telnet);
+    assert_eq!(peer.sends(&option(DO, MCCP2)).compression, Some(true));
+    // Agreed, then refused, before sign-on: nothing starts.
+    let mut peer = Peer::auto();
+    peer.sends(&option(DO, MCCP2));
+    peer.sends(&option(DONT, MCCP2));
+    assert_eq!(peer.negotiation.signed_on(&peer.telnet).compression, None);
     // Off in the config: not offered, and refused when asked.
     let mut peer = Peer::connect(&Config {
         compression: false,
@@ -372,13 +389,6 @@ fn window_size_mssp_and_gmcp() {
         peer.negotiation
             .wants_gmcp(&peer.telnet, "Comm.Channel.Text")
     );
-    assert!(peer.sends(&option(DONT, GMCP)).gmcp);
-    assert!(
-        !peer
-            .negotiation
-            .wants_gmcp(&peer.telnet, "Comm.Channel.Text")
-    );
-
     let hello = subnegotiation(
         GMCP,
         br#"Core.Hello {"client":"Mudlet\u001b[31m","version":"4.17"}"#,
@@ -389,6 +399,53 @@ fn window_size_mssp_and_gmcp() {
         (name.as_str(), version.as_deref()),
         ("Mudlet", Some("4.17"))
     );
+
+    assert!(peer.sends(&option(DONT, GMCP)).gmcp);
+    assert!(
+        !peer
+            .negotiation
+            .wants_gmcp(&peer.telnet, "Comm.Channel.Text")
+    );
+    // GMCP off: what the client sends in it is not acted on.
+    let listed = peer.negotiation.gmcp().clone();
+    let effects = peer.sends(&subnegotiation(GMCP, br#"Core.Supports.Set ["Huge 1"]"#));
+    assert!(!effects.gmcp);
+    assert_eq!(peer.negotiation.gmcp(), &listed);
+    let other = subnegotiation(GMCP, br#"Core.Hello {"client":"Other"}"#);
+    peer.sends(&other);
+    assert_eq!(
+        peer.negotiation
+            .client()
+            .gmcp_hello
+            .as_ref()
+            .map(|h| h.0.as_str()),
+        Some("Mudlet")
+    );
+}
+
+#[test]
+fn subnegotiations_for_options_that_are_off_are_ignored() {
+    // Never agreed: NAWS and TTYPE answers, GMCP, CHARSET.
+    let mut peer = Peer::auto();
+    assert_eq!(
+        peer.sends(&subnegotiation(NAWS, &[0, 100, 0, 40])).width,
+        None
+    );
+    assert_eq!(peer.negotiation.client().window, (0, 0));
+    peer.sends(&ttype_is("XTERM"));
+    assert_eq!(peer.negotiation.client().first_ttype(), None);
+    assert_eq!(peer.negotiation.editing(), Mode::Client);
+    let hello = subnegotiation(GMCP, br#"Core.Hello {"client":"Mudlet"}"#);
+    assert!(!peer.sends(&hello).gmcp);
+    assert_eq!(peer.negotiation.client().gmcp_hello, None);
+    let request = subnegotiation(CHARSET, b"\x01;UTF-8");
+    assert_eq!(peer.sends(&request).charset, None);
+    assert!(!peer.sent(&[IAC, SB, CHARSET]));
+    // Names a client gives itself are cut to a bound.
+    let mut peer = Peer::auto();
+    peer.sends(&ttype(&[&"X".repeat(3000)]));
+    let first = peer.negotiation.client().first_ttype().expect("answered");
+    assert_eq!(first.len(), MAX_CLIENT_NAME);
 }
 
 #[test]
@@ -443,11 +500,94 @@ fn too_many_negotiations_end_the_connection() {
         peer.sends(&option(WILL, 99));
     }
     assert_eq!(peer.try_sends(&option(WILL, 99)), Err(NegotiationFlood));
-    // Text and commands do not count.
+    // Every other telnet command counts too: two-byte commands, dropped
+    // sequences, subnegotiations for options that are off.
+    for flood in [
+        vec![IAC, NOP],
+        vec![IAC, AYT],
+        vec![IAC, EC],
+        vec![IAC, GA],
+        vec![IAC, 200],
+        vec![IAC, SE],
+        subnegotiation(GMCP, b"Core.Ping"),
+    ] {
+        let mut peer = Peer::connect(&config);
+        for _ in 0..16 {
+            peer.sends(&flood);
+        }
+        assert_eq!(peer.try_sends(&flood), Err(NegotiationFlood), "{flood:?}");
+    }
+    // A line the user typed renews the budget; text alone costs nothing.
     let mut peer = Peer::connect(&config);
     for _ in 0..100 {
         peer.sends(b"text\r\n");
+        for _ in 0..16 {
+            peer.sends(&[IAC, NOP]);
+        }
     }
+    // An empty line is no line typed.
+    assert_eq!(
+        peer.try_sends(&[b"\r\n" as &[u8], &[IAC, NOP]].concat()),
+        Err(NegotiationFlood)
+    );
+}
+
+#[test]
+fn a_flood_of_ayt_gets_one_answer_per_typed_line() {
+    let mut peer = Peer::auto();
+    let ayts = [IAC, AYT].repeat(10);
+    assert!(peer.sends(&ayts).are_you_there);
+    assert!(!peer.sends(&ayts).are_you_there);
+    assert!(
+        !peer
+            .sends(&[b"\r\n" as &[u8], &ayts].concat())
+            .are_you_there
+    );
+    assert!(
+        peer.sends(&[b"x\r\n" as &[u8], &ayts].concat())
+            .are_you_there
+    );
+}
+
+#[test]
+fn terminals_are_asked_to_send_in_binary_and_mud_clients_are_not() {
+    let do_binary = option(DO, BINARY);
+    // A terminal type: server editing, and DO BINARY with it.
+    let mut peer = Peer::auto();
+    peer.sends(&ttype(&["XTERM"]));
+    assert!(peer.sent(&do_binary));
+    // It agrees (inetutils), or refuses (busybox) and is not asked again.
+    assert!(peer.sends(&option(WILL, BINARY)).editing.is_none());
+    assert!(peer.telnet.is_enabled(Side::Remote, BINARY));
+    let mut peer = Peer::auto();
+    peer.sends(&ttype(&["XTERM"]));
+    assert!(peer.sent(&do_binary));
+    peer.sends(&option(WONT, BINARY));
+    peer.sends(&option(DO, ECHO));
+    assert!(!peer.sent(&do_binary), "asked once");
+    assert_eq!(peer.negotiation.editing(), Mode::Server);
+    // PuTTY asks tavern to echo before its terminal type.
+    let mut peer = Peer::auto();
+    peer.sends(&option(DO, ECHO));
+    assert!(peer.sent(&do_binary));
+    // A terminal that edits its own lines checks its escape key too.
+    let mut peer = Peer::connect(&config(LineEditing::Client));
+    peer.sends(&ttype(&["XTERM"]));
+    assert!(peer.sent(&do_binary));
+    // MUD clients, and clients that speak no telnet, are not asked.
+    for client in ["MUDLET", "TINTIN++", "MUSHCLIENT"] {
+        let mut peer = Peer::auto();
+        peer.sends(&ttype(&[client]));
+        assert!(!peer.sent(&do_binary), "{client}");
+    }
+    let mut peer = Peer::auto();
+    peer.sends(b"ann\r\n");
+    peer.negotiation.stop_waiting();
+    assert!(!peer.sent(&do_binary));
+    // Tavern's own output stays NVT: DO BINARY from a client is refused.
+    let mut peer = Peer::auto();
+    peer.sends(&option(DO, BINARY));
+    assert!(peer.sent(&option(WONT, BINARY)));
 }
 
 #[test]

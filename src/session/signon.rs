@@ -109,6 +109,10 @@ impl Session {
             Ok(Ok(id)) => {
                 tracing::Span::current().record("nick", tracing::field::display(&nick));
                 self.phase = Phase::Chatting(id);
+                // MCCP2 waits for sign-on (see `Negotiation::signed_on`).
+                let telnet = self.input.decoder_mut().telnet();
+                let effects = self.negotiation.signed_on(telnet);
+                self.apply(effects);
                 self.deadline = self
                     .ctx
                     .config

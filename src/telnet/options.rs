@@ -15,7 +15,7 @@
 
 use bytes::{BufMut, BytesMut};
 use nectar::constants::{
-    CHARSET, DO, DONT, ECHO, GMCP, IAC, MCCP2, MSSP, NAWS, SGA, TELOPT_EOR, WILL, WONT,
+    BINARY, CHARSET, DO, DONT, ECHO, GMCP, IAC, MCCP2, MSSP, NAWS, SGA, TELOPT_EOR, WILL, WONT,
 };
 
 use super::consts::TTYPE;
@@ -50,6 +50,8 @@ impl Policy {
             // EOR marks prompts; CHARSET, MSSP and GMCP are the MUD
             // extensions tavern speaks (the session handles their content).
             SGA | TELOPT_EOR | CHARSET | MSSP | GMCP => true,
+            // BINARY among them: tavern's output stays NVT text (a bare CR
+            // as CR NUL), which every client shows 8-bit clean as it is.
             _ => false,
         }
     }
@@ -58,8 +60,12 @@ impl Policy {
     pub fn accepts_remote(&self, option: u8) -> bool {
         match option {
             // A client may offer CHARSET itself (WILL CHARSET) and then send
-            // its own REQUEST, which the session answers.
-            TTYPE | NAWS | SGA | CHARSET => true,
+            // its own REQUEST, which the session answers. BINARY (RFC 856)
+            // from the client: its bytes are read the same either way, and
+            // classic telnets treat a typed byte whose low seven bits are
+            // their escape key (0x1D, as in the UTF-8 of 李 or ŝ) as that
+            // key unless they transmit in binary.
+            TTYPE | NAWS | SGA | CHARSET | BINARY => true,
             // Everything else is refused, RFC 1184 LINEMODE included: tavern
             // edits lines itself or leaves it to the client entirely; a DONT
             // is a clean answer every client that offers LINEMODE handles.

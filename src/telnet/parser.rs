@@ -65,6 +65,20 @@ pub enum Dropped {
     UnknownCommand(u8),
 }
 
+/// As an admin reads it in the log: `oversize subnegotiation (option 24)`.
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dropped::OversizeSubnegotiation { option } => {
+                write!(f, "oversize subnegotiation (option {option})")
+            }
+            Dropped::MalformedSubnegotiation => f.write_str("malformed subnegotiation"),
+            Dropped::StraySe => f.write_str("stray SE"),
+            Dropped::UnknownCommand(byte) => write!(f, "unknown command {byte}"),
+        }
+    }
+}
+
 /// What the parser found in the input, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {

@@ -28,6 +28,7 @@ pub const SE: u8 = 240;
 pub const EOR: u8 = 239;
 
 // Telnet options.
+pub const BINARY: u8 = 0;
 pub const ECHO: u8 = 1;
 pub const SGA: u8 = 3;
 pub const TTYPE: u8 = 24;
@@ -63,6 +64,7 @@ pub enum Item {
 
 fn option_name(option: u8) -> String {
     match option {
+        BINARY => "BINARY".into(),
         ECHO => "ECHO".into(),
         SGA => "SGA".into(),
         TTYPE => "TTYPE".into(),
