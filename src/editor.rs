@@ -16,10 +16,20 @@
 //! Sans-IO like the telnet layer: it takes bytes and writes what the terminal
 //! must show into a caller's buffer. Every finished line has been through
 //! [`crate::sanitize::sanitize`].
+//!
+//! Bounded work and output per byte typed: the line's grapheme clusters and
+//! their widths are kept as they are typed (a cluster is judged within
+//! itself, at most [`MAX_CLUSTER_BYTES`]), so an erase costs the size of
+//! what it erases, never the length of the line. Edits that must draw the
+//! line again (^L, ^U, ^W, an erase across a row start, the line end) only
+//! lift it off the screen once and mark it; the caller calls
+//! [`Editor::flush`] when it has handled a read's worth of input, and the
+//! line is drawn once for all of them. In client mode, telnet EC is kept as
+//! a DEL in the bytes and applied with the others at the line end.
 
 use bytes::{BufMut, BytesMut};
 use unicode_normalization::char::is_combining_mark;
-use unicode_segmentation::UnicodeSegmentation;
+use unicode_segmentation::{GraphemeCursor, UnicodeSegmentation};
 use unicode_width::UnicodeWidthStr;
 
 use crate::charset::Charset;
@@ -61,6 +71,23 @@ enum Escape {
 /// Column count assumed until the client reports its window size (NAWS).
 const DEFAULT_WIDTH: usize = 80;
 
+/// Longest grapheme cluster the editor keeps whole, in bytes. Real ones are
+/// far shorter (a family emoji with skin tones is 41 bytes; combining marks
+/// are capped); past it a character starts a cluster of its own, so that
+/// judging where a cluster ends never costs more than this per character
+/// (a run of Hangul leading jamo or of emoji joined by ZWJ is otherwise one
+/// cluster as long as the line).
+const MAX_CLUSTER_BYTES: usize = 64;
+
+/// One grapheme cluster of the line being typed (server mode).
+#[derive(Debug, Clone, Copy)]
+struct Cluster {
+    /// Byte offset in the line where it starts.
+    start: usize,
+    /// Columns it takes on screen.
+    width: usize,
+}
+
 /// One connection's line discipline. See the module docs.
 #[derive(Debug)]
 pub struct Editor {
@@ -69,6 +96,17 @@ pub struct Editor {
     prompt: String,
     /// The line typed so far (server mode), decoded.
     line: String,
+    /// `line`'s grapheme clusters, in order: where each starts and its
+    /// width, so an erase finds what to erase without scanning the line.
+    clusters: Vec<Cluster>,
+    /// The sum of the clusters' widths: the typed text's columns.
+    line_width: usize,
+    /// The prompt's columns, measured when it is set.
+    prompt_width: usize,
+    /// Server mode: the prompt and typed text were lifted off the screen and
+    /// are drawn again by the next [`Editor::flush`] or
+    /// [`Editor::end_output`]; until then edits write nothing.
+    cleared: bool,
     /// The bytes received so far (client mode), decoded at the line end so a
     /// Latin-1 or UTF-8 line is judged whole.
     raw: Vec<u8>,
@@ -82,6 +120,11 @@ pub struct Editor {
     max_line_bytes: usize,
     /// Input was dropped from the current line for being over the cap.
     truncated: bool,
+    /// Client mode: the erasures (BS, DEL, telnet EC) in `raw`, applied at
+    /// the line end. When `raw` is full and they are a quarter of it, they
+    /// are applied at once to make room: the cost of that is paid for by the
+    /// erasures received since the last time.
+    raw_erasures: usize,
     /// Client mode: a prompt was written and the user has not ended a line
     /// since, so the cursor sits after the prompt; output must start on a new
     /// line. (Once the user sends a line, their client has moved down itself.)
@@ -98,6 +141,10 @@ impl Editor {
             mode,
             prompt: String::new(),
             line: String::new(),
+            clusters: Vec::new(),
+            line_width: 0,
+            prompt_width: 0,
+            cleared: false,
             raw: Vec::new(),
             decoder: TextDecoder::new(),
             escape: Escape::None,
@@ -106,6 +153,7 @@ impl Editor {
             // that is cut by the sanitizer anyway.
             max_line_bytes: limits.max_chars.saturating_mul(4).max(16),
             truncated: false,
+            raw_erasures: 0,
             prompt_open: false,
             limits,
             charset: Charset::Utf8,
@@ -116,7 +164,7 @@ impl Editor {
     /// first, so no byte is lost in the switch.
     pub fn set_charset(&mut self, charset: Charset) {
         if charset != self.charset && self.mode == Mode::Server {
-            self.decoder.finish(&mut |c| self.line.push(c));
+            self.finish_decoder();
         }
         self.charset = charset;
     }
@@ -133,11 +181,15 @@ impl Editor {
         match mode {
             Mode::Server => {
                 let raw = std::mem::take(&mut self.raw);
+                self.raw_erasures = 0;
                 self.input_server(&raw, out);
             }
             Mode::Client => {
-                self.decoder.finish(&mut |c| self.line.push(c));
+                // The screen as it would be had every edit drawn at once.
+                self.flush(out);
+                self.finish_decoder();
                 self.raw = std::mem::take(&mut self.line).into_bytes();
+                self.forget_line();
                 self.escape = Escape::None;
             }
         }
@@ -156,12 +208,16 @@ impl Editor {
     pub fn set_prompt(&mut self, prompt: &str, out: &mut BytesMut) {
         match self.mode {
             Mode::Server => {
+                // Drawn at once: the caller may mark the prompt's end (EOR,
+                // GA) right after it.
                 self.clear_input_area(out);
                 self.prompt.clear();
                 self.prompt.push_str(prompt);
-                self.draw_input_area(out);
+                self.prompt_width = prompt.width();
+                self.flush(out);
             }
             Mode::Client => {
+                self.prompt_width = prompt.width();
                 self.prompt.clear();
                 self.prompt.push_str(prompt);
                 self.charset.encode(prompt, out);
@@ -175,12 +231,27 @@ impl Editor {
         match self.mode {
             Mode::Server => self.input_server(bytes, out),
             Mode::Client => {
-                let room = self.max_line_bytes.saturating_sub(self.raw.len());
+                let mut room = self.max_line_bytes.saturating_sub(self.raw.len());
+                if bytes.len() > room && self.compact_raw() {
+                    room = self.max_line_bytes.saturating_sub(self.raw.len());
+                }
                 if bytes.len() > room {
                     self.truncated = true;
                 }
-                self.raw.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                let taken = &bytes[..bytes.len().min(room)];
+                self.raw_erasures += taken.iter().filter(|&&b| is_erasure(b)).count();
+                self.raw.extend_from_slice(taken);
             }
+        }
+    }
+
+    /// Server mode: draws the prompt and the typed text again if an edit
+    /// lifted them off the screen. Call once a read's worth of input is
+    /// handled, before waiting for more: however many edits it held, the
+    /// line is drawn once.
+    pub fn flush(&mut self, out: &mut BytesMut) {
+        if std::mem::take(&mut self.cleared) {
+            self.draw_input_area(out);
         }
     }
 
@@ -190,16 +261,17 @@ impl Editor {
     pub fn end_of_line(&mut self, out: &mut BytesMut) -> Line {
         let text = match self.mode {
             Mode::Server => {
-                self.decoder.finish(&mut |c| self.line.push(c));
+                self.finish_decoder();
                 self.escape = Escape::None;
                 self.clear_input_area(out);
                 let text = std::mem::take(&mut self.line);
-                self.draw_input_area(out);
+                self.forget_line();
                 text
             }
             Mode::Client => {
                 self.prompt_open = false;
                 let raw = std::mem::take(&mut self.raw);
+                self.raw_erasures = 0;
                 apply_erasures(&self.decode(&raw))
             }
         };
@@ -217,15 +289,9 @@ impl Editor {
     pub fn erase_char(&mut self, out: &mut BytesMut) {
         match self.mode {
             Mode::Server => self.erase_grapheme(out),
-            Mode::Client => {
-                let mut text = self.decode(&self.raw);
-                pop_grapheme(&mut text);
-                self.raw = match self.charset {
-                    Charset::Utf8 => text.into_bytes(),
-                    // Every character here came from one Latin-1 byte.
-                    Charset::Latin1 => text.chars().map(|c| c as u8).collect(),
-                };
-            }
+            // Kept as a DEL, which erases the same grapheme at the line
+            // end: decoding the line here would cost its length per EC.
+            Mode::Client => self.input(b"\x7f", out),
         }
     }
 
@@ -235,10 +301,13 @@ impl Editor {
             Mode::Server => {
                 self.clear_input_area(out);
                 self.line.clear();
+                self.forget_line();
                 self.decoder = TextDecoder::new();
-                self.draw_input_area(out);
             }
-            Mode::Client => self.raw.clear(),
+            Mode::Client => {
+                self.raw.clear();
+                self.raw_erasures = 0;
+            }
         }
     }
 
@@ -257,10 +326,42 @@ impl Editor {
 
     /// Call after such output (which must end with a line end): draws the
     /// prompt and the half-typed line again.
-    pub fn end_output(&self, out: &mut BytesMut) {
+    pub fn end_output(&mut self, out: &mut BytesMut) {
         if self.mode == Mode::Server {
-            self.draw_input_area(out);
+            self.flush(out);
         }
+    }
+
+    /// Client mode, `raw` full: applies the erasures in it to make room, if
+    /// they are a quarter of it (see `raw_erasures`). Returns whether it
+    /// did.
+    fn compact_raw(&mut self) -> bool {
+        if self.raw_erasures == 0 || self.raw_erasures < self.max_line_bytes / 4 {
+            return false;
+        }
+        let text = apply_erasures(&self.decode(&self.raw));
+        self.raw = match self.charset {
+            Charset::Utf8 => text.into_bytes(),
+            // Every character here came from one Latin-1 byte.
+            Charset::Latin1 => text.chars().map(|c| c as u8).collect(),
+        };
+        self.raw_erasures = 0;
+        true
+    }
+
+    /// A UTF-8 sequence half typed goes into the line as it is (Latin-1),
+    /// without an echo.
+    fn finish_decoder(&mut self) {
+        let mut decoder = std::mem::take(&mut self.decoder);
+        decoder.finish(&mut |c| self.append(c));
+        self.decoder = decoder;
+    }
+
+    /// The line was taken or thrown away: no clusters, no width.
+    fn forget_line(&mut self) {
+        // Given back rather than cleared: an idle connection keeps none.
+        self.clusters = Vec::new();
+        self.line_width = 0;
     }
 
     /// Bytes the client sent, as text in its charset.
@@ -314,11 +415,8 @@ impl Editor {
             '\x08' | '\x7f' => self.erase_grapheme(out),
             '\x15' | '\x03' => self.erase_line(out),
             '\x17' => self.erase_word(out),
-            '\x0c' => {
-                // ^L: the screen may be garbled; draw the line again.
-                self.clear_input_area(out);
-                self.draw_input_area(out);
-            }
+            // ^L: the screen may be garbled; draw the line again.
+            '\x0c' => self.clear_input_area(out),
             '\x1b' => self.escape = Escape::Start,
             '\u{9b}' => self.escape = Escape::Csi,
             '\t' => self.push_char(' ', out),
@@ -336,24 +434,52 @@ impl Editor {
         if is_combining_mark(c) && self.trailing_marks() >= self.limits.max_marks_per_grapheme {
             return;
         }
-        self.line.push(c);
-        self.charset.encode_char(c, out);
+        self.append(c);
+        if !self.cleared {
+            self.charset.encode_char(c, out);
+        }
     }
 
-    /// Combining marks at the end of the line, i.e. on the last grapheme.
+    /// Adds `c` to the line and to its last cluster, or as a new one.
+    fn append(&mut self, c: char) {
+        let at = self.line.len();
+        self.line.push(c);
+        if let Some(last) = self.clusters.last_mut()
+            && at - last.start < MAX_CLUSTER_BYTES
+        {
+            // The cluster so far, as a text of its own, is all the context
+            // the segmentation rules look at (regional indicator pairs,
+            // emoji ZWJ sequences, conjuncts and jamo all lie within it).
+            let text = &self.line[last.start..];
+            let mut cursor = GraphemeCursor::new(at - last.start, text.len(), true);
+            if cursor.is_boundary(text, 0) == Ok(false) {
+                let width = text.width();
+                self.line_width = self.line_width - last.width + width;
+                last.width = width;
+                return;
+            }
+        }
+        let width = self.line[at..].width();
+        self.line_width += width;
+        self.clusters.push(Cluster { start: at, width });
+    }
+
+    /// Combining marks at the end of the line, i.e. on the last grapheme
+    /// (they never run longer than the limit, which bounds the count).
     fn trailing_marks(&self) -> usize {
         self.line
             .chars()
             .rev()
+            .take(self.limits.max_marks_per_grapheme + 1)
             .take_while(|&c| is_combining_mark(c))
             .count()
     }
 
     fn erase_grapheme(&mut self, out: &mut BytesMut) {
-        let Some(last) = self.line.graphemes(true).next_back() else {
+        let Some(last) = self.clusters.pop() else {
             return;
         };
-        let columns = last.width();
+        let columns = last.width;
         let cursor = self.shown_width();
         if columns > 0 && cursor % self.width <= columns {
             // The erase would cross a row boundary, which backspace cannot do
@@ -362,11 +488,12 @@ impl Editor {
             // leaves it pending at the end of the upper one: draw the line
             // again so the screen and the width model agree.
             self.clear_input_area(out);
-            pop_grapheme(&mut self.line);
-            self.draw_input_area(out);
+        }
+        self.line.truncate(last.start);
+        self.line_width -= columns;
+        if self.cleared {
             return;
         }
-        pop_grapheme(&mut self.line);
         for _ in 0..columns {
             out.put_u8(0x08);
         }
@@ -378,7 +505,8 @@ impl Editor {
         }
     }
 
-    /// ^W: erase back to the start of the previous word.
+    /// ^W: erase back to the start of the previous word. What it scans is
+    /// what it erases.
     fn erase_word(&mut self, out: &mut BytesMut) {
         let trimmed = self.line.trim_end_matches(' ').len();
         let keep = self.line[..trimmed]
@@ -389,17 +517,32 @@ impl Editor {
             return;
         }
         self.clear_input_area(out);
+        while let Some(last) = self.clusters.pop_if(|last| last.start >= keep) {
+            self.line_width -= last.width;
+        }
         self.line.truncate(keep);
-        self.draw_input_area(out);
+        // A space that a combining mark joined: the cluster loses the mark.
+        if let Some(last) = self.clusters.last_mut()
+            && self.line.len() > last.start
+        {
+            let width = self.line[last.start..].width();
+            self.line_width = self.line_width - last.width + width;
+            last.width = width;
+        }
     }
 
     /// Columns taken by the prompt and the typed text.
     fn shown_width(&self) -> usize {
-        self.prompt.width() + self.line.width()
+        self.prompt_width + self.line_width
     }
 
-    /// Moves to the start of the prompt and erases to the end of the screen.
-    fn clear_input_area(&self, out: &mut BytesMut) {
+    /// Moves to the start of the prompt and erases to the end of the
+    /// screen, unless that was done and nothing drawn since; the next
+    /// `flush` draws them again.
+    fn clear_input_area(&mut self, out: &mut BytesMut) {
+        if std::mem::replace(&mut self.cleared, true) {
+            return;
+        }
         let shown = self.shown_width();
         if shown == 0 {
             return;
@@ -416,6 +559,11 @@ impl Editor {
         self.charset.encode(&self.prompt, out);
         self.charset.encode(&self.line, out);
     }
+}
+
+/// BS or DEL: an erasure in a line the client sends whole.
+fn is_erasure(byte: u8) -> bool {
+    byte == 0x08 || byte == 0x7f
 }
 
 /// Removes the last grapheme cluster of `text`.
@@ -464,6 +612,8 @@ mod tests {
             } else {
                 editor.input(chunk, &mut out);
             }
+            // As the session does after each read.
+            editor.flush(&mut out);
         }
         (lines, String::from_utf8_lossy(&out).into_owned())
     }
@@ -542,10 +692,12 @@ mod tests {
         // 11 columns: the cursor is on the second row; erasing the 'a' would
         // leave it at column 0 there, so the line is drawn again instead.
         editor.input(b"\x7f", &mut out);
+        editor.flush(&mut out);
         assert_eq!(&out[..], b"\r\x1b[1A\x1b[J0123456789");
         out.clear();
         // 10 columns exactly fill the first row: the next erase starts there.
         editor.input(b"\x7f", &mut out);
+        editor.flush(&mut out);
         assert_eq!(&out[..], b"\r\x1b[J012345678");
     }
 
@@ -665,6 +817,9 @@ mod tests {
                 }
                 start = end;
             }
+            // Once, at the end: the screen's bytes then do not depend on
+            // the cuts (flushing at each would draw at different points).
+            editor.flush(&mut screen);
             (lines, screen.to_vec())
         }
 
@@ -753,6 +908,7 @@ mod tests {
         editor.input(b"caf\xc3\xa9", &mut out);
         assert_eq!(&out[..], b"caf\xc3\xa9");
         assert_eq!(editor.end_of_line(&mut out).text, "cafÃ©");
+        editor.flush(&mut out);
         out.clear();
         editor.input(b"\xe9", &mut out);
         assert_eq!(&out[..], b"\xe9", "echoed as the one Latin-1 byte typed");
@@ -891,6 +1047,7 @@ mod tests {
         assert!(out.is_empty(), "{out:?}");
         // The next erase takes the '9' and goes back over the row start.
         editor.input(b"\x7f", &mut out);
+        editor.flush(&mut out);
         assert_eq!(&out[..], b"\r\x1b[J012345678");
     }
 }

@@ -1113,3 +1113,157 @@ fn a_nickname_made_only_of_escape_codes_is_refused_with_a_message() {
     server.assert_rss_growth(before, NICKS_RSS_GROWTH_BOUND_KB, "escape-code nickname");
     server.assert_running();
 }
+
+// ---------------------------------------------------------------------------
+// Bounded work and output per input byte (issue 14, parts 3 and 4).
+
+/// Bytes of each kind of input fed to the server in the CPU comparison.
+const COST_BYTES: usize = 2 * 1024 * 1024;
+
+/// Characters typed before the editing controls, so that each control
+/// works on a long line (the line cap is 4 × 1000 bytes).
+const LONG_LINE: usize = 3900;
+
+/// Most CPU a megabyte of any kind of editing control may cost, as a
+/// multiple of a megabyte of plain chat text, measured in the same run.
+const EDITING_CPU_RATIO_BOUND: f64 = 5.0;
+
+/// Clock ticks added to the plain text's CPU before the ratio is taken:
+/// `/proc/PID/stat` counts whole ticks, so a kind that costs next to
+/// nothing must not fail on a tick of rounding.
+const TICK_ROUNDING: u64 = 2;
+
+/// Typed after each kind of input, after ^U, with the kind's number
+/// between two of these: when its echo arrives, the server has handled
+/// everything before it. (A marker of its own per kind: a redraw may show
+/// one again.)
+const MARKER: &[u8] = b"Qz7";
+
+/// The marker typed after kind number `n` (under 10).
+fn marker(n: usize) -> Vec<u8> {
+    let mut bytes = MARKER.to_vec();
+    bytes.push(b'0' + u8::try_from(n).expect("kind number"));
+    bytes.extend_from_slice(MARKER);
+    bytes
+}
+
+/// `len` bytes of one kind of input (after the long line where it edits
+/// one), then ^U to clear the line.
+fn cost_input(kind: &str, len: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(len + LONG_LINE + 16);
+    let unit: &[u8] = match kind {
+        "plain text" => b"the quick brown fox jumps over the lazy dog, again and again\r\n",
+        "x + DEL" => b"x\x7f",
+        "x + BS" => b"y\x08",
+        "^L" => b"\x0c",
+        "x + IAC EC" => &[b'x', IAC, common::telnet::EC],
+        "^W + ^U" => b"one two three four five six seven eight \x17\x17\x17\x17\x15",
+        other => panic!("unknown kind {other}"),
+    };
+    if kind != "plain text" && kind != "^W + ^U" {
+        bytes.extend(std::iter::repeat_n(b'x', LONG_LINE));
+    }
+    while bytes.len() < len {
+        bytes.extend_from_slice(unit);
+    }
+    bytes.push(0x15);
+    bytes
+}
+
+/// Reads a connection on a thread of its own until told to stop; returns
+/// one more than the highest kind number whose marker arrived, and the
+/// stop flag.
+fn count_markers(stream: TcpStream) -> (Arc<std::sync::atomic::AtomicUsize>, Arc<AtomicBool>) {
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (count, done) = (Arc::clone(&seen), Arc::clone(&stop));
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("read timeout");
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        // The end of the previous read, for a marker split across reads.
+        let mut tail: Vec<u8> = Vec::new();
+        let whole = 2 * MARKER.len() + 1;
+        while !done.load(Ordering::Relaxed) {
+            match (&stream).read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    tail.extend_from_slice(&buf[..n]);
+                    for window in tail.windows(whole) {
+                        if window.starts_with(MARKER)
+                            && window.ends_with(MARKER)
+                            && window[MARKER.len()].is_ascii_digit()
+                        {
+                            let n = usize::from(window[MARKER.len()] - b'0');
+                            count.fetch_max(n + 1, Ordering::Relaxed);
+                        }
+                    }
+                    let drop = tail.len().saturating_sub(whole - 1);
+                    tail.drain(..drop);
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    (seen, stop)
+}
+
+#[test]
+fn editing_controls_cost_no_more_cpu_per_megabyte_than_five_times_plain_text() {
+    let mut server = Server::start(&[
+        ("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS),
+        ("TAVERN_LINE_EDITING", "server"),
+    ]);
+    let client = Client::sign_on(server.addr, "typist");
+    let (markers, stop) = count_markers(client.stream().try_clone().expect("clone"));
+    let mut stream = client.stream().try_clone().expect("clone");
+    let kinds = [
+        "plain text",
+        "x + DEL",
+        "x + BS",
+        "^L",
+        "x + IAC EC",
+        "^W + ^U",
+    ];
+    let ticks_per_second = clock_ticks_per_second() as f64;
+    let mut costs = Vec::new();
+    for (done, kind) in kinds.iter().enumerate() {
+        let input = cost_input(kind, COST_BYTES);
+        let before = server.cpu_ticks();
+        let start = Instant::now();
+        stream.write_all(&input).expect("send the input");
+        stream.write_all(&marker(done)).expect("send the marker");
+        while markers.load(Ordering::Relaxed) <= done {
+            assert!(
+                start.elapsed() < 4 * DEADLINE,
+                "{kind}: the server did not get through {} KiB in {:?}",
+                input.len() / 1024,
+                4 * DEADLINE
+            );
+            std::thread::sleep(POLL);
+        }
+        let ticks = server.cpu_ticks() - before;
+        let megabytes = input.len() as f64 / (1024.0 * 1024.0);
+        eprintln!(
+            "{kind}: {:.3} s of CPU per MB ({ticks} ticks for {megabytes:.2} MB, {:?})",
+            ticks as f64 / ticks_per_second / megabytes,
+            start.elapsed()
+        );
+        costs.push((kind, ticks as f64 / megabytes));
+        // The next kind starts on an empty line.
+        stream.write_all(b"\x15").expect("clear the line");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let plain = costs[0].1 + TICK_ROUNDING as f64;
+    for (kind, cost) in &costs[1..] {
+        let ratio = cost / plain;
+        eprintln!("{kind}: {ratio:.2} × plain text");
+        assert!(
+            ratio <= EDITING_CPU_RATIO_BOUND,
+            "{kind} costs {ratio:.1} times the CPU of plain text per MB (bound {EDITING_CPU_RATIO_BOUND})"
+        );
+    }
+    server.assert_running();
+}

@@ -64,10 +64,14 @@ impl Writer {
         }
     }
 
-    /// Whether the session may take more work (input, queued lines): what
-    /// waits for the socket is under budget.
+    /// Whether the session may take more work (input, queued lines): every
+    /// byte queued for this client and not yet taken by the socket (its own
+    /// in `pending`, shared ones in `outgoing`) is under budget. Asked
+    /// before each event, so the most it can go past is one event's output
+    /// (see RELIABILITY.md, "bytes waiting to be written").
     pub(crate) fn can_take_work(&self) -> bool {
-        self.outgoing.len() < MAX_PENDING_WRITE && self.outgoing.segments() < MAX_SEGMENTS
+        self.pending.len() + self.outgoing.len() < MAX_PENDING_WRITE
+            && self.outgoing.segments() < MAX_SEGMENTS
     }
 
     /// Whether more lines fit in this turn, counting what is not yet
