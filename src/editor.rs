@@ -79,13 +79,25 @@ const DEFAULT_WIDTH: usize = 80;
 /// cluster as long as the line).
 const MAX_CLUSTER_BYTES: usize = 64;
 
-/// One grapheme cluster of the line being typed (server mode).
+/// One grapheme cluster of the line being typed (server mode): two bytes
+/// per character typed, where its start offset would take sixteen (a
+/// cluster starts where the ones after it begin, less their lengths).
 #[derive(Debug, Clone, Copy)]
 struct Cluster {
-    /// Byte offset in the line where it starts.
-    start: usize,
-    /// Columns it takes on screen.
-    width: usize,
+    /// Its length in bytes (at most `MAX_CLUSTER_BYTES` and one character).
+    len: u8,
+    /// Columns it takes on screen (at most two per character).
+    width: u8,
+}
+
+impl Cluster {
+    /// A cluster of `text`, which is within the bounds above.
+    fn of(text: &str) -> Cluster {
+        Cluster {
+            len: u8::try_from(text.len()).unwrap_or(u8::MAX),
+            width: u8::try_from(text.width()).unwrap_or(u8::MAX),
+        }
+    }
 }
 
 /// One connection's line discipline. See the module docs.
@@ -445,23 +457,25 @@ impl Editor {
         let at = self.line.len();
         self.line.push(c);
         if let Some(last) = self.clusters.last_mut()
-            && at - last.start < MAX_CLUSTER_BYTES
+            && usize::from(last.len) < MAX_CLUSTER_BYTES
         {
             // The cluster so far, as a text of its own, is all the context
             // the segmentation rules look at (regional indicator pairs,
             // emoji ZWJ sequences, conjuncts and jamo all lie within it).
-            let text = &self.line[last.start..];
-            let mut cursor = GraphemeCursor::new(at - last.start, text.len(), true);
+            let start = at - usize::from(last.len);
+            let text = &self.line[start..];
+            let mut cursor = GraphemeCursor::new(usize::from(last.len), text.len(), true);
             if cursor.is_boundary(text, 0) == Ok(false) {
-                let width = text.width();
-                self.line_width = self.line_width - last.width + width;
-                last.width = width;
+                let joined = Cluster::of(text);
+                self.line_width =
+                    self.line_width - usize::from(last.width) + usize::from(joined.width);
+                *last = joined;
                 return;
             }
         }
-        let width = self.line[at..].width();
-        self.line_width += width;
-        self.clusters.push(Cluster { start: at, width });
+        let cluster = Cluster::of(&self.line[at..]);
+        self.line_width += usize::from(cluster.width);
+        self.clusters.push(cluster);
     }
 
     /// Combining marks at the end of the line, i.e. on the last grapheme
@@ -479,7 +493,7 @@ impl Editor {
         let Some(last) = self.clusters.pop() else {
             return;
         };
-        let columns = last.width;
+        let columns = usize::from(last.width);
         let cursor = self.shown_width();
         if columns > 0 && cursor % self.width <= columns {
             // The erase would cross a row boundary, which backspace cannot do
@@ -489,7 +503,7 @@ impl Editor {
             // again so the screen and the width model agree.
             self.clear_input_area(out);
         }
-        self.line.truncate(last.start);
+        self.line.truncate(self.line.len() - usize::from(last.len));
         self.line_width -= columns;
         if self.cleared {
             return;
@@ -517,17 +531,23 @@ impl Editor {
             return;
         }
         self.clear_input_area(out);
-        while let Some(last) = self.clusters.pop_if(|last| last.start >= keep) {
-            self.line_width -= last.width;
+        let mut end = self.line.len();
+        while let Some(last) = self
+            .clusters
+            .pop_if(|last| end - usize::from(last.len) >= keep)
+        {
+            self.line_width -= usize::from(last.width);
+            end -= usize::from(last.len);
         }
         self.line.truncate(keep);
         // A space that a combining mark joined: the cluster loses the mark.
         if let Some(last) = self.clusters.last_mut()
-            && self.line.len() > last.start
+            && end > keep
         {
-            let width = self.line[last.start..].width();
-            self.line_width = self.line_width - last.width + width;
-            last.width = width;
+            let start = end - usize::from(last.len);
+            let cut = Cluster::of(&self.line[start..]);
+            self.line_width = self.line_width - usize::from(last.width) + usize::from(cut.width);
+            *last = cut;
         }
     }
 
@@ -595,8 +615,12 @@ mod tests {
     use super::*;
 
     fn limits() -> Limits {
+        limits_of(100)
+    }
+
+    fn limits_of(max_chars: usize) -> Limits {
         Limits {
-            max_chars: 100,
+            max_chars,
             max_marks_per_grapheme: 4,
         }
     }
@@ -824,6 +848,39 @@ mod tests {
         }
 
         proptest! {
+            /// The clusters kept as the line is typed and edited are the
+            /// line's grapheme clusters, measured whole, and their widths
+            /// add up to the width the editor draws with.
+            #[test]
+            fn kept_clusters_are_the_lines_graphemes(input in typed()) {
+                let mut editor = Editor::new(Mode::Server, Limits {
+                    max_chars: 1000,
+                    max_marks_per_grapheme: 2,
+                });
+                let mut out = BytesMut::new();
+                for piece in input.split_inclusive(|&b| b == b'\n' || b == 0xff) {
+                    editor.input(piece, &mut out);
+                    let kept: Vec<(usize, usize)> = editor
+                        .clusters
+                        .iter()
+                        .map(|c| (usize::from(c.len), usize::from(c.width)))
+                        .collect();
+                    let whole: Vec<(usize, usize)> = editor
+                        .line
+                        .graphemes(true)
+                        .map(|g| (g.len(), g.width()))
+                        .collect();
+                    prop_assert_eq!(&kept, &whole, "{:?}", editor.line);
+                    let sum: usize = whole.iter().map(|&(_, w)| w).sum();
+                    prop_assert_eq!(editor.line_width, sum);
+                    if piece.ends_with(b"\n") {
+                        editor.end_of_line(&mut out);
+                    } else if piece.ends_with(&[0xff]) {
+                        editor.erase_char(&mut out);
+                    }
+                }
+            }
+
             /// However the typing is cut into reads, the same lines finish
             /// and the same screen is drawn; every line is clean and within
             /// its cap.
@@ -1032,6 +1089,93 @@ mod tests {
         assert_eq!(lines, [kept.as_str()]);
         assert!(screen.starts_with(&kept), "{screen:?}");
         assert!(!screen.contains(&"\u{301}".repeat(5)), "{screen:?}");
+    }
+
+    #[test]
+    fn many_redraws_in_one_read_draw_the_line_once() {
+        let mut editor = Editor::new(Mode::Server, limits_of(1000));
+        let mut out = BytesMut::new();
+        editor.input(&[b'x'; 3900], &mut out);
+        editor.flush(&mut out);
+        out.clear();
+        // ^L, ^W and erases across row starts, a thousand times over.
+        let mut read = Vec::new();
+        for _ in 0..1000 {
+            read.extend_from_slice(b"\x0c\x17ab cd\x7f\x7f\x7f\x7f\x0c");
+        }
+        editor.input(&read, &mut out);
+        editor.flush(&mut out);
+        // One clear from the 49th row up, and the line once: the first ^W
+        // ate the x's, and each round leaves "a".
+        assert_eq!(&out[..], b"\r\x1b[48A\x1b[Ja");
+        out.clear();
+        editor.input(b"ok", &mut out);
+        assert_eq!(&out[..], b"ok", "typing is echoed again after the flush");
+    }
+
+    #[test]
+    fn the_line_end_and_a_redraw_in_one_read_draw_the_prompt_once() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        editor.set_prompt("> ", &mut out);
+        editor.input(b"hi", &mut out);
+        out.clear();
+        editor.end_of_line(&mut out);
+        editor.input(b"\x0cyo\x0c", &mut out);
+        editor.flush(&mut out);
+        assert_eq!(&out[..], b"\r\x1b[J> yo");
+    }
+
+    #[test]
+    fn a_flag_a_family_and_an_accented_letter_are_each_erased_whole() {
+        let (lines, screen) = server(&[
+            "a🇫🇷🇩🇪".as_bytes(),
+            b"\x7f",
+            "👨\u{200d}👩\u{200d}👧".as_bytes(),
+            b"\x7f",
+            "e\u{301}".as_bytes(),
+            b"\x7f",
+            b"\n",
+        ]);
+        assert_eq!(lines, ["a🇫🇷"]);
+        assert!(screen.contains("\x08\x08  \x08\x08\u{1f468}"), "{screen:?}");
+        assert!(screen.ends_with("\x08 \x08\r\x1b[J"), "{screen:?}");
+    }
+
+    #[test]
+    fn a_cluster_longer_than_the_cap_is_erased_in_pieces() {
+        // Hangul leading jamo join into one grapheme cluster however many
+        // there are; the editor keeps at most 64 bytes as one.
+        let jamo = "\u{1100}".repeat(30);
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        editor.input(jamo.as_bytes(), &mut out);
+        assert!(editor.clusters.len() > 1);
+        editor.input(b"\x7f", &mut out);
+        assert!(!editor.line.is_empty());
+        editor.input(b"\x15", &mut out);
+        assert!(editor.clusters.is_empty() && editor.line_width == 0);
+    }
+
+    #[test]
+    fn ctrl_w_back_to_a_space_with_a_mark_keeps_the_space() {
+        let (lines, _) = server(&["ab \u{301}cd".as_bytes(), b"\x17x", b"\n"]);
+        assert_eq!(lines, ["ab x"]);
+    }
+
+    #[test]
+    fn telnet_ec_in_client_mode_keeps_working_however_many_are_sent() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        let mut out = BytesMut::new();
+        editor.input(b"keep ", &mut out);
+        for _ in 0..10_000 {
+            editor.input(b"x", &mut out);
+            editor.erase_char(&mut out);
+        }
+        editor.input(b"this", &mut out);
+        let line = editor.end_of_line(&mut out);
+        assert_eq!((line.text.as_str(), line.truncated), ("keep this", false));
+        assert!(out.is_empty());
     }
 
     #[test]
