@@ -18,9 +18,10 @@ use crate::mccp::{Compressor, MCCP2};
 use crate::outgoing::Outgoing;
 use crate::telnet::Telnet;
 
-/// Bytes waiting to be written past which the session stops taking more work
-/// (input and queued lines) until the client reads; the room manager's queue
-/// then fills and it drops the client.
+/// Bytes waiting to be written (this client's own in `pending` and shared
+/// ones in `outgoing`, together) past which the session stops taking more
+/// work (input and queued lines) until the client reads; the room manager's
+/// queue then fills and it drops the client.
 const MAX_PENDING_WRITE: usize = 256 * 1024;
 
 /// Segments waiting to be written past which the session takes no more
