@@ -16,10 +16,20 @@
 //! Sans-IO like the telnet layer: it takes bytes and writes what the terminal
 //! must show into a caller's buffer. Every finished line has been through
 //! [`crate::sanitize::sanitize`].
+//!
+//! Bounded work and output per byte typed: the line's grapheme clusters and
+//! their widths are kept as they are typed (a cluster is judged within
+//! itself, at most [`MAX_CLUSTER_BYTES`]), so an erase costs the size of
+//! what it erases, never the length of the line. Edits that must draw the
+//! line again (^L, ^U, ^W, an erase across a row start, the line end) only
+//! lift it off the screen once and mark it; the caller calls
+//! [`Editor::flush`] when it has handled a read's worth of input, and the
+//! line is drawn once for all of them. In client mode, telnet EC is kept as
+//! a DEL in the bytes and applied with the others at the line end.
 
 use bytes::{BufMut, BytesMut};
 use unicode_normalization::char::is_combining_mark;
-use unicode_segmentation::UnicodeSegmentation;
+use unicode_segmentation::{GraphemeCursor, UnicodeSegmentation};
 use unicode_width::UnicodeWidthStr;
 
 use crate::charset::Charset;
@@ -61,6 +71,35 @@ enum Escape {
 /// Column count assumed until the client reports its window size (NAWS).
 const DEFAULT_WIDTH: usize = 80;
 
+/// Longest grapheme cluster the editor keeps whole, in bytes. Real ones are
+/// far shorter (a family emoji with skin tones is 41 bytes; combining marks
+/// are capped); past it a character starts a cluster of its own, so that
+/// judging where a cluster ends never costs more than this per character
+/// (a run of Hangul leading jamo or of emoji joined by ZWJ is otherwise one
+/// cluster as long as the line).
+const MAX_CLUSTER_BYTES: usize = 64;
+
+/// One grapheme cluster of the line being typed (server mode): two bytes
+/// per character typed, where its start offset would take sixteen (a
+/// cluster starts where the ones after it begin, less their lengths).
+#[derive(Debug, Clone, Copy)]
+struct Cluster {
+    /// Its length in bytes (at most `MAX_CLUSTER_BYTES` and one character).
+    len: u8,
+    /// Columns it takes on screen (at most two per character).
+    width: u8,
+}
+
+impl Cluster {
+    /// A cluster of `text`, which is within the bounds above.
+    fn of(text: &str) -> Cluster {
+        Cluster {
+            len: u8::try_from(text.len()).unwrap_or(u8::MAX),
+            width: u8::try_from(text.width()).unwrap_or(u8::MAX),
+        }
+    }
+}
+
 /// One connection's line discipline. See the module docs.
 #[derive(Debug)]
 pub struct Editor {
@@ -69,6 +108,17 @@ pub struct Editor {
     prompt: String,
     /// The line typed so far (server mode), decoded.
     line: String,
+    /// `line`'s grapheme clusters, in order: where each starts and its
+    /// width, so an erase finds what to erase without scanning the line.
+    clusters: Vec<Cluster>,
+    /// The sum of the clusters' widths: the typed text's columns.
+    line_width: usize,
+    /// The prompt's columns, measured when it is set.
+    prompt_width: usize,
+    /// Server mode: the prompt and typed text were lifted off the screen and
+    /// are drawn again by the next [`Editor::flush`] or
+    /// [`Editor::end_output`]; until then edits write nothing.
+    cleared: bool,
     /// The bytes received so far (client mode), decoded at the line end so a
     /// Latin-1 or UTF-8 line is judged whole.
     raw: Vec<u8>,
@@ -82,6 +132,11 @@ pub struct Editor {
     max_line_bytes: usize,
     /// Input was dropped from the current line for being over the cap.
     truncated: bool,
+    /// Client mode: the erasures (BS, DEL, telnet EC) in `raw`, applied at
+    /// the line end. When `raw` is full and they are a quarter of it, they
+    /// are applied at once to make room: the cost of that is paid for by the
+    /// erasures received since the last time.
+    raw_erasures: usize,
     /// Client mode: a prompt was written and the user has not ended a line
     /// since, so the cursor sits after the prompt; output must start on a new
     /// line. (Once the user sends a line, their client has moved down itself.)
@@ -98,6 +153,10 @@ impl Editor {
             mode,
             prompt: String::new(),
             line: String::new(),
+            clusters: Vec::new(),
+            line_width: 0,
+            prompt_width: 0,
+            cleared: false,
             raw: Vec::new(),
             decoder: TextDecoder::new(),
             escape: Escape::None,
@@ -106,6 +165,7 @@ impl Editor {
             // that is cut by the sanitizer anyway.
             max_line_bytes: limits.max_chars.saturating_mul(4).max(16),
             truncated: false,
+            raw_erasures: 0,
             prompt_open: false,
             limits,
             charset: Charset::Utf8,
@@ -116,7 +176,7 @@ impl Editor {
     /// first, so no byte is lost in the switch.
     pub fn set_charset(&mut self, charset: Charset) {
         if charset != self.charset && self.mode == Mode::Server {
-            self.decoder.finish(&mut |c| self.line.push(c));
+            self.finish_decoder();
         }
         self.charset = charset;
     }
@@ -133,11 +193,15 @@ impl Editor {
         match mode {
             Mode::Server => {
                 let raw = std::mem::take(&mut self.raw);
+                self.raw_erasures = 0;
                 self.input_server(&raw, out);
             }
             Mode::Client => {
-                self.decoder.finish(&mut |c| self.line.push(c));
+                // The screen as it would be had every edit drawn at once.
+                self.flush(out);
+                self.finish_decoder();
                 self.raw = std::mem::take(&mut self.line).into_bytes();
+                self.forget_line();
                 self.escape = Escape::None;
             }
         }
@@ -156,12 +220,16 @@ impl Editor {
     pub fn set_prompt(&mut self, prompt: &str, out: &mut BytesMut) {
         match self.mode {
             Mode::Server => {
+                // Drawn at once: the caller may mark the prompt's end (EOR,
+                // GA) right after it.
                 self.clear_input_area(out);
                 self.prompt.clear();
                 self.prompt.push_str(prompt);
-                self.draw_input_area(out);
+                self.prompt_width = prompt.width();
+                self.flush(out);
             }
             Mode::Client => {
+                self.prompt_width = prompt.width();
                 self.prompt.clear();
                 self.prompt.push_str(prompt);
                 self.charset.encode(prompt, out);
@@ -175,12 +243,27 @@ impl Editor {
         match self.mode {
             Mode::Server => self.input_server(bytes, out),
             Mode::Client => {
-                let room = self.max_line_bytes.saturating_sub(self.raw.len());
+                let mut room = self.max_line_bytes.saturating_sub(self.raw.len());
+                if bytes.len() > room && self.compact_raw() {
+                    room = self.max_line_bytes.saturating_sub(self.raw.len());
+                }
                 if bytes.len() > room {
                     self.truncated = true;
                 }
-                self.raw.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                let taken = &bytes[..bytes.len().min(room)];
+                self.raw_erasures += taken.iter().filter(|&&b| is_erasure(b)).count();
+                self.raw.extend_from_slice(taken);
             }
+        }
+    }
+
+    /// Server mode: draws the prompt and the typed text again if an edit
+    /// lifted them off the screen. Call once a read's worth of input is
+    /// handled, before waiting for more: however many edits it held, the
+    /// line is drawn once.
+    pub fn flush(&mut self, out: &mut BytesMut) {
+        if std::mem::take(&mut self.cleared) {
+            self.draw_input_area(out);
         }
     }
 
@@ -190,16 +273,17 @@ impl Editor {
     pub fn end_of_line(&mut self, out: &mut BytesMut) -> Line {
         let text = match self.mode {
             Mode::Server => {
-                self.decoder.finish(&mut |c| self.line.push(c));
+                self.finish_decoder();
                 self.escape = Escape::None;
                 self.clear_input_area(out);
                 let text = std::mem::take(&mut self.line);
-                self.draw_input_area(out);
+                self.forget_line();
                 text
             }
             Mode::Client => {
                 self.prompt_open = false;
                 let raw = std::mem::take(&mut self.raw);
+                self.raw_erasures = 0;
                 apply_erasures(&self.decode(&raw))
             }
         };
@@ -217,15 +301,9 @@ impl Editor {
     pub fn erase_char(&mut self, out: &mut BytesMut) {
         match self.mode {
             Mode::Server => self.erase_grapheme(out),
-            Mode::Client => {
-                let mut text = self.decode(&self.raw);
-                pop_grapheme(&mut text);
-                self.raw = match self.charset {
-                    Charset::Utf8 => text.into_bytes(),
-                    // Every character here came from one Latin-1 byte.
-                    Charset::Latin1 => text.chars().map(|c| c as u8).collect(),
-                };
-            }
+            // Kept as a DEL, which erases the same grapheme at the line
+            // end: decoding the line here would cost its length per EC.
+            Mode::Client => self.input(b"\x7f", out),
         }
     }
 
@@ -235,10 +313,13 @@ impl Editor {
             Mode::Server => {
                 self.clear_input_area(out);
                 self.line.clear();
+                self.forget_line();
                 self.decoder = TextDecoder::new();
-                self.draw_input_area(out);
             }
-            Mode::Client => self.raw.clear(),
+            Mode::Client => {
+                self.raw.clear();
+                self.raw_erasures = 0;
+            }
         }
     }
 
@@ -257,10 +338,42 @@ impl Editor {
 
     /// Call after such output (which must end with a line end): draws the
     /// prompt and the half-typed line again.
-    pub fn end_output(&self, out: &mut BytesMut) {
+    pub fn end_output(&mut self, out: &mut BytesMut) {
         if self.mode == Mode::Server {
-            self.draw_input_area(out);
+            self.flush(out);
         }
+    }
+
+    /// Client mode, `raw` full: applies the erasures in it to make room, if
+    /// they are a quarter of it (see `raw_erasures`). Returns whether it
+    /// did.
+    fn compact_raw(&mut self) -> bool {
+        if self.raw_erasures == 0 || self.raw_erasures < self.max_line_bytes / 4 {
+            return false;
+        }
+        let text = apply_erasures(&self.decode(&self.raw));
+        self.raw = match self.charset {
+            Charset::Utf8 => text.into_bytes(),
+            // Every character here came from one Latin-1 byte.
+            Charset::Latin1 => text.chars().map(|c| c as u8).collect(),
+        };
+        self.raw_erasures = 0;
+        true
+    }
+
+    /// A UTF-8 sequence half typed goes into the line as it is (Latin-1),
+    /// without an echo.
+    fn finish_decoder(&mut self) {
+        let mut decoder = std::mem::take(&mut self.decoder);
+        decoder.finish(&mut |c| self.append(c));
+        self.decoder = decoder;
+    }
+
+    /// The line was taken or thrown away: no clusters, no width.
+    fn forget_line(&mut self) {
+        // Given back rather than cleared: an idle connection keeps none.
+        self.clusters = Vec::new();
+        self.line_width = 0;
     }
 
     /// Bytes the client sent, as text in its charset.
@@ -314,11 +427,8 @@ impl Editor {
             '\x08' | '\x7f' => self.erase_grapheme(out),
             '\x15' | '\x03' => self.erase_line(out),
             '\x17' => self.erase_word(out),
-            '\x0c' => {
-                // ^L: the screen may be garbled; draw the line again.
-                self.clear_input_area(out);
-                self.draw_input_area(out);
-            }
+            // ^L: the screen may be garbled; draw the line again.
+            '\x0c' => self.clear_input_area(out),
             '\x1b' => self.escape = Escape::Start,
             '\u{9b}' => self.escape = Escape::Csi,
             '\t' => self.push_char(' ', out),
@@ -336,24 +446,54 @@ impl Editor {
         if is_combining_mark(c) && self.trailing_marks() >= self.limits.max_marks_per_grapheme {
             return;
         }
-        self.line.push(c);
-        self.charset.encode_char(c, out);
+        self.append(c);
+        if !self.cleared {
+            self.charset.encode_char(c, out);
+        }
     }
 
-    /// Combining marks at the end of the line, i.e. on the last grapheme.
+    /// Adds `c` to the line and to its last cluster, or as a new one.
+    fn append(&mut self, c: char) {
+        let at = self.line.len();
+        self.line.push(c);
+        if let Some(last) = self.clusters.last_mut()
+            && usize::from(last.len) < MAX_CLUSTER_BYTES
+        {
+            // The cluster so far, as a text of its own, is all the context
+            // the segmentation rules look at (regional indicator pairs,
+            // emoji ZWJ sequences, conjuncts and jamo all lie within it).
+            let start = at - usize::from(last.len);
+            let text = &self.line[start..];
+            let mut cursor = GraphemeCursor::new(usize::from(last.len), text.len(), true);
+            if cursor.is_boundary(text, 0) == Ok(false) {
+                let joined = Cluster::of(text);
+                self.line_width =
+                    self.line_width - usize::from(last.width) + usize::from(joined.width);
+                *last = joined;
+                return;
+            }
+        }
+        let cluster = Cluster::of(&self.line[at..]);
+        self.line_width += usize::from(cluster.width);
+        self.clusters.push(cluster);
+    }
+
+    /// Combining marks at the end of the line, i.e. on the last grapheme
+    /// (they never run longer than the limit, which bounds the count).
     fn trailing_marks(&self) -> usize {
         self.line
             .chars()
             .rev()
+            .take(self.limits.max_marks_per_grapheme + 1)
             .take_while(|&c| is_combining_mark(c))
             .count()
     }
 
     fn erase_grapheme(&mut self, out: &mut BytesMut) {
-        let Some(last) = self.line.graphemes(true).next_back() else {
+        let Some(last) = self.clusters.pop() else {
             return;
         };
-        let columns = last.width();
+        let columns = usize::from(last.width);
         let cursor = self.shown_width();
         if columns > 0 && cursor % self.width <= columns {
             // The erase would cross a row boundary, which backspace cannot do
@@ -362,11 +502,12 @@ impl Editor {
             // leaves it pending at the end of the upper one: draw the line
             // again so the screen and the width model agree.
             self.clear_input_area(out);
-            pop_grapheme(&mut self.line);
-            self.draw_input_area(out);
+        }
+        self.line.truncate(self.line.len() - usize::from(last.len));
+        self.line_width -= columns;
+        if self.cleared {
             return;
         }
-        pop_grapheme(&mut self.line);
         for _ in 0..columns {
             out.put_u8(0x08);
         }
@@ -378,7 +519,8 @@ impl Editor {
         }
     }
 
-    /// ^W: erase back to the start of the previous word.
+    /// ^W: erase back to the start of the previous word. What it scans is
+    /// what it erases.
     fn erase_word(&mut self, out: &mut BytesMut) {
         let trimmed = self.line.trim_end_matches(' ').len();
         let keep = self.line[..trimmed]
@@ -389,17 +531,38 @@ impl Editor {
             return;
         }
         self.clear_input_area(out);
+        let mut end = self.line.len();
+        while let Some(last) = self
+            .clusters
+            .pop_if(|last| end - usize::from(last.len) >= keep)
+        {
+            self.line_width -= usize::from(last.width);
+            end -= usize::from(last.len);
+        }
         self.line.truncate(keep);
-        self.draw_input_area(out);
+        // A space that a combining mark joined: the cluster loses the mark.
+        if let Some(last) = self.clusters.last_mut()
+            && end > keep
+        {
+            let start = end - usize::from(last.len);
+            let cut = Cluster::of(&self.line[start..]);
+            self.line_width = self.line_width - usize::from(last.width) + usize::from(cut.width);
+            *last = cut;
+        }
     }
 
     /// Columns taken by the prompt and the typed text.
     fn shown_width(&self) -> usize {
-        self.prompt.width() + self.line.width()
+        self.prompt_width + self.line_width
     }
 
-    /// Moves to the start of the prompt and erases to the end of the screen.
-    fn clear_input_area(&self, out: &mut BytesMut) {
+    /// Moves to the start of the prompt and erases to the end of the
+    /// screen, unless that was done and nothing drawn since; the next
+    /// `flush` draws them again.
+    fn clear_input_area(&mut self, out: &mut BytesMut) {
+        if std::mem::replace(&mut self.cleared, true) {
+            return;
+        }
         let shown = self.shown_width();
         if shown == 0 {
             return;
@@ -416,6 +579,11 @@ impl Editor {
         self.charset.encode(&self.prompt, out);
         self.charset.encode(&self.line, out);
     }
+}
+
+/// BS or DEL: an erasure in a line the client sends whole.
+fn is_erasure(byte: u8) -> bool {
+    byte == 0x08 || byte == 0x7f
 }
 
 /// Removes the last grapheme cluster of `text`.
@@ -447,8 +615,12 @@ mod tests {
     use super::*;
 
     fn limits() -> Limits {
+        limits_of(100)
+    }
+
+    fn limits_of(max_chars: usize) -> Limits {
         Limits {
-            max_chars: 100,
+            max_chars,
             max_marks_per_grapheme: 4,
         }
     }
@@ -464,6 +636,8 @@ mod tests {
             } else {
                 editor.input(chunk, &mut out);
             }
+            // As the session does after each read.
+            editor.flush(&mut out);
         }
         (lines, String::from_utf8_lossy(&out).into_owned())
     }
@@ -542,10 +716,12 @@ mod tests {
         // 11 columns: the cursor is on the second row; erasing the 'a' would
         // leave it at column 0 there, so the line is drawn again instead.
         editor.input(b"\x7f", &mut out);
+        editor.flush(&mut out);
         assert_eq!(&out[..], b"\r\x1b[1A\x1b[J0123456789");
         out.clear();
         // 10 columns exactly fill the first row: the next erase starts there.
         editor.input(b"\x7f", &mut out);
+        editor.flush(&mut out);
         assert_eq!(&out[..], b"\r\x1b[J012345678");
     }
 
@@ -665,10 +841,46 @@ mod tests {
                 }
                 start = end;
             }
+            // Once, at the end: the screen's bytes then do not depend on
+            // the cuts (flushing at each would draw at different points).
+            editor.flush(&mut screen);
             (lines, screen.to_vec())
         }
 
         proptest! {
+            /// The clusters kept as the line is typed and edited are the
+            /// line's grapheme clusters, measured whole, and their widths
+            /// add up to the width the editor draws with.
+            #[test]
+            fn kept_clusters_are_the_lines_graphemes(input in typed()) {
+                let mut editor = Editor::new(Mode::Server, Limits {
+                    max_chars: 1000,
+                    max_marks_per_grapheme: 2,
+                });
+                let mut out = BytesMut::new();
+                for piece in input.split_inclusive(|&b| b == b'\n' || b == 0xff) {
+                    editor.input(piece, &mut out);
+                    let kept: Vec<(usize, usize)> = editor
+                        .clusters
+                        .iter()
+                        .map(|c| (usize::from(c.len), usize::from(c.width)))
+                        .collect();
+                    let whole: Vec<(usize, usize)> = editor
+                        .line
+                        .graphemes(true)
+                        .map(|g| (g.len(), g.width()))
+                        .collect();
+                    prop_assert_eq!(&kept, &whole, "{:?}", editor.line);
+                    let sum: usize = whole.iter().map(|&(_, w)| w).sum();
+                    prop_assert_eq!(editor.line_width, sum);
+                    if piece.ends_with(b"\n") {
+                        editor.end_of_line(&mut out);
+                    } else if piece.ends_with(&[0xff]) {
+                        editor.erase_char(&mut out);
+                    }
+                }
+            }
+
             /// However the typing is cut into reads, the same lines finish
             /// and the same screen is drawn; every line is clean and within
             /// its cap.
@@ -753,6 +965,7 @@ mod tests {
         editor.input(b"caf\xc3\xa9", &mut out);
         assert_eq!(&out[..], b"caf\xc3\xa9");
         assert_eq!(editor.end_of_line(&mut out).text, "cafÃ©");
+        editor.flush(&mut out);
         out.clear();
         editor.input(b"\xe9", &mut out);
         assert_eq!(&out[..], b"\xe9", "echoed as the one Latin-1 byte typed");
@@ -879,6 +1092,93 @@ mod tests {
     }
 
     #[test]
+    fn many_redraws_in_one_read_draw_the_line_once() {
+        let mut editor = Editor::new(Mode::Server, limits_of(1000));
+        let mut out = BytesMut::new();
+        editor.input(&[b'x'; 3900], &mut out);
+        editor.flush(&mut out);
+        out.clear();
+        // ^L, ^W and erases across row starts, a thousand times over.
+        let mut read = Vec::new();
+        for _ in 0..1000 {
+            read.extend_from_slice(b"\x0c\x17ab cd\x7f\x7f\x7f\x7f\x0c");
+        }
+        editor.input(&read, &mut out);
+        editor.flush(&mut out);
+        // One clear from the 49th row up, and the line once: the first ^W
+        // ate the x's, and each round leaves "a".
+        assert_eq!(&out[..], b"\r\x1b[48A\x1b[Ja");
+        out.clear();
+        editor.input(b"ok", &mut out);
+        assert_eq!(&out[..], b"ok", "typing is echoed again after the flush");
+    }
+
+    #[test]
+    fn the_line_end_and_a_redraw_in_one_read_draw_the_prompt_once() {
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        editor.set_prompt("> ", &mut out);
+        editor.input(b"hi", &mut out);
+        out.clear();
+        editor.end_of_line(&mut out);
+        editor.input(b"\x0cyo\x0c", &mut out);
+        editor.flush(&mut out);
+        assert_eq!(&out[..], b"\r\x1b[J> yo");
+    }
+
+    #[test]
+    fn a_flag_a_family_and_an_accented_letter_are_each_erased_whole() {
+        let (lines, screen) = server(&[
+            "a🇫🇷🇩🇪".as_bytes(),
+            b"\x7f",
+            "👨\u{200d}👩\u{200d}👧".as_bytes(),
+            b"\x7f",
+            "e\u{301}".as_bytes(),
+            b"\x7f",
+            b"\n",
+        ]);
+        assert_eq!(lines, ["a🇫🇷"]);
+        assert!(screen.contains("\x08\x08  \x08\x08\u{1f468}"), "{screen:?}");
+        assert!(screen.ends_with("\x08 \x08\r\x1b[J"), "{screen:?}");
+    }
+
+    #[test]
+    fn a_cluster_longer_than_the_cap_is_erased_in_pieces() {
+        // Hangul leading jamo join into one grapheme cluster however many
+        // there are; the editor keeps at most 64 bytes as one.
+        let jamo = "\u{1100}".repeat(30);
+        let mut editor = Editor::new(Mode::Server, limits());
+        let mut out = BytesMut::new();
+        editor.input(jamo.as_bytes(), &mut out);
+        assert!(editor.clusters.len() > 1);
+        editor.input(b"\x7f", &mut out);
+        assert!(!editor.line.is_empty());
+        editor.input(b"\x15", &mut out);
+        assert!(editor.clusters.is_empty() && editor.line_width == 0);
+    }
+
+    #[test]
+    fn ctrl_w_back_to_a_space_with_a_mark_keeps_the_space() {
+        let (lines, _) = server(&["ab \u{301}cd".as_bytes(), b"\x17x", b"\n"]);
+        assert_eq!(lines, ["ab x"]);
+    }
+
+    #[test]
+    fn telnet_ec_in_client_mode_keeps_working_however_many_are_sent() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        let mut out = BytesMut::new();
+        editor.input(b"keep ", &mut out);
+        for _ in 0..10_000 {
+            editor.input(b"x", &mut out);
+            editor.erase_char(&mut out);
+        }
+        editor.input(b"this", &mut out);
+        let line = editor.end_of_line(&mut out);
+        assert_eq!((line.text.as_str(), line.truncated), ("keep this", false));
+        assert!(out.is_empty());
+    }
+
+    #[test]
     fn erasing_a_character_that_takes_no_columns_writes_nothing() {
         let mut editor = Editor::new(Mode::Server, limits());
         editor.set_width(10);
@@ -891,6 +1191,7 @@ mod tests {
         assert!(out.is_empty(), "{out:?}");
         // The next erase takes the '9' and goes back over the row start.
         editor.input(b"\x7f", &mut out);
+        editor.flush(&mut out);
         assert_eq!(&out[..], b"\r\x1b[J012345678");
     }
 }

@@ -6,7 +6,9 @@
 //! random bytes, connect/disconnect cycles, a client that never reads, 2,000
 //! connections that never sign on, hostile nicknames, a nickname typed a byte
 //! at a time between negotiation replies, running the server out of file
-//! descriptors, and a second SIGTERM during shutdown.
+//! descriptors, a second SIGTERM during shutdown, megabytes of editing
+//! controls (CPU per MB against plain text), and connections that never read
+//! while they make the server echo and redraw.
 
 // Test code: a failed unwrap, expect or panic is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -1273,5 +1275,332 @@ fn log_bytes_per_connection_are_bounded_whatever_it_sends() {
         large_log <= small_log + 64,
         "log grew with the input: {small_log} then {large_log} bytes"
     );
+    server.assert_running();
+}
+
+// ---------------------------------------------------------------------------
+// Bounded work and output per input byte (issue 14, parts 3 and 4).
+
+/// Bytes of each kind of input fed to the server in the CPU comparison.
+const COST_BYTES: usize = 2 * 1024 * 1024;
+
+/// Characters typed before the editing controls, so that each control
+/// works on a long line (the line cap is 4 × 1000 bytes).
+const LONG_LINE: usize = 3900;
+
+/// Most CPU a megabyte of any kind of editing control may cost, as a
+/// multiple of a megabyte of plain chat text, measured in the same run.
+/// Measured (debug build): x + DEL 0.36, ^L 0.09, x + IAC EC 1.9; before
+/// the editor kept its widths and drew once per read, 65 to 150.
+const EDITING_CPU_RATIO_BOUND: f64 = 5.0;
+
+/// Clock ticks added to the plain text's CPU before the ratio is taken:
+/// `/proc/PID/stat` counts whole ticks, so a kind that costs next to
+/// nothing must not fail on a tick of rounding.
+const TICK_ROUNDING: u64 = 2;
+
+/// Typed after each kind of input, after ^U, with the kind's number
+/// between two of these: when its echo arrives, the server has handled
+/// everything before it. (A marker of its own per kind: a redraw may show
+/// one again.)
+const MARKER: &[u8] = b"Qz7";
+
+/// The marker typed after kind number `n` (under 10).
+fn marker(n: usize) -> Vec<u8> {
+    let mut bytes = MARKER.to_vec();
+    bytes.push(b'0' + u8::try_from(n).expect("kind number"));
+    bytes.extend_from_slice(MARKER);
+    bytes
+}
+
+/// `len` bytes of one kind of input (after the long line where it edits
+/// one), then ^U to clear the line.
+fn cost_input(kind: &str, len: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(len + LONG_LINE + 16);
+    let unit: &[u8] = match kind {
+        "plain text" => b"the quick brown fox jumps over the lazy dog, again and again\r\n",
+        "x + DEL" => b"x\x7f",
+        "x + BS" => b"y\x08",
+        "^L" => b"\x0c",
+        "x + IAC EC" => &[b'x', IAC, common::telnet::EC],
+        "^W + ^U" => b"one two three four five six seven eight \x17\x17\x17\x17\x15",
+        other => panic!("unknown kind {other}"),
+    };
+    if kind != "plain text" && kind != "^W + ^U" {
+        bytes.extend(std::iter::repeat_n(b'x', LONG_LINE));
+    }
+    while bytes.len() < len {
+        bytes.extend_from_slice(unit);
+    }
+    bytes.push(0x15);
+    bytes
+}
+
+/// What `count_markers` shares with the test: one more than the highest
+/// kind number whose marker arrived, the bytes received, and a stop flag.
+type Markers = (
+    Arc<std::sync::atomic::AtomicUsize>,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Arc<AtomicBool>,
+);
+
+/// Reads a connection on a thread of its own until told to stop, noting
+/// the markers that arrive and the bytes received.
+fn count_markers(stream: TcpStream) -> Markers {
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (count, bytes, done) = (Arc::clone(&seen), Arc::clone(&received), Arc::clone(&stop));
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("read timeout");
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        // The end of the previous read, for a marker split across reads.
+        let mut tail: Vec<u8> = Vec::new();
+        let whole = 2 * MARKER.len() + 1;
+        while !done.load(Ordering::Relaxed) {
+            match (&stream).read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    bytes.fetch_add(n, Ordering::Relaxed);
+                    tail.extend_from_slice(&buf[..n]);
+                    for window in tail.windows(whole) {
+                        if window.starts_with(MARKER)
+                            && window.ends_with(MARKER)
+                            && window[MARKER.len()].is_ascii_digit()
+                        {
+                            let n = usize::from(window[MARKER.len()] - b'0');
+                            count.fetch_max(n + 1, Ordering::Relaxed);
+                        }
+                    }
+                    let drop = tail.len().saturating_sub(whole - 1);
+                    tail.drain(..drop);
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    (seen, received, stop)
+}
+
+#[test]
+fn editing_controls_cost_no_more_cpu_per_megabyte_than_five_times_plain_text() {
+    let mut server = Server::start(&[
+        ("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS),
+        ("TAVERN_LINE_EDITING", "server"),
+    ]);
+    let client = Client::sign_on(server.addr, "typist");
+    let (markers, received, stop) = count_markers(client.stream().try_clone().expect("clone"));
+    let mut stream = client.stream().try_clone().expect("clone");
+    let kinds = [
+        "plain text",
+        "x + DEL",
+        "x + BS",
+        "^L",
+        "x + IAC EC",
+        "^W + ^U",
+    ];
+    let ticks_per_second = clock_ticks_per_second() as f64;
+    let mut costs = Vec::new();
+    for (done, kind) in kinds.iter().enumerate() {
+        let input = cost_input(kind, COST_BYTES);
+        let before = server.cpu_ticks();
+        let output_before = received.load(Ordering::Relaxed);
+        let start = Instant::now();
+        stream.write_all(&input).expect("send the input");
+        stream.write_all(&marker(done)).expect("send the marker");
+        while markers.load(Ordering::Relaxed) <= done {
+            assert!(
+                start.elapsed() < 4 * DEADLINE,
+                "{kind}: the server did not get through {} KiB in {:?}",
+                input.len() / 1024,
+                4 * DEADLINE
+            );
+            std::thread::sleep(POLL);
+        }
+        let ticks = server.cpu_ticks() - before;
+        let megabytes = input.len() as f64 / (1024.0 * 1024.0);
+        let output = received.load(Ordering::Relaxed) - output_before;
+        eprintln!(
+            "{kind}: {:.3} s of CPU per MB ({ticks} ticks for {megabytes:.2} MB, {:?}); \
+             {:.2} bytes of output per byte",
+            ticks as f64 / ticks_per_second / megabytes,
+            start.elapsed(),
+            output as f64 / input.len() as f64,
+        );
+        costs.push((kind, ticks as f64 / megabytes));
+        // The next kind starts on an empty line.
+        stream.write_all(b"\x15").expect("clear the line");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let plain = costs[0].1 + TICK_ROUNDING as f64;
+    for (kind, cost) in &costs[1..] {
+        let ratio = cost / plain;
+        eprintln!("{kind}: {ratio:.2} × plain text");
+        assert!(
+            ratio <= EDITING_CPU_RATIO_BOUND,
+            "{kind} costs {ratio:.1} times the CPU of plain text per MB (bound {EDITING_CPU_RATIO_BOUND})"
+        );
+    }
+    server.assert_running();
+}
+
+/// Connections that never read, before sign-on and after, each sending one
+/// kind of input that makes output.
+const NON_READERS: [(&str, bool); 6] = [
+    ("^L", false),
+    ("x + DEL", false),
+    ("nick lines", false),
+    ("^L", true),
+    ("x + IAC EC", true),
+    ("/help", true),
+];
+
+/// Most a non-reading connection may send before the test gives up waiting
+/// for the server to stop reading it.
+const NON_READER_MAX_BYTES: usize = 32 * 1024 * 1024;
+
+/// Most the server's RSS may grow per connection that never reads, whatever
+/// it sends: the write budget (256 KiB, RELIABILITY.md) plus one event's
+/// output past it, and the session's own buffers (the line typed, its
+/// clusters, `pending`'s capacity). Measured: 364 to 411 KiB; before the
+/// budget counted every byte queued and redraws were drawn once per read,
+/// 11 MiB and growing (the issue measured 63 MiB).
+const NON_READER_RSS_PER_CONNECTION_KB: u64 = 768;
+
+/// One more piece of a non-reader's input.
+fn non_reader_piece(kind: &str) -> Vec<u8> {
+    let unit: &[u8] = match kind {
+        "^L" => b"\x0c",
+        "x + DEL" => b"x\x7f",
+        "x + IAC EC" => &[b'x', IAC, common::telnet::EC],
+        "nick lines" => b"this nickname is far too long to be accepted\r\n",
+        "/help" => b"/help\r\n",
+        other => panic!("unknown kind {other}"),
+    };
+    unit.repeat(8192 / unit.len())
+}
+
+/// A connection with a small receive buffer (so that the server's output
+/// backs up into the server soon), signed on if `sign_on`, that from then
+/// on never reads.
+fn non_reader(addr: SocketAddr, nick: &str, sign_on: bool) -> TcpStream {
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    socket.connect(&addr.into()).expect("connect");
+    let stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(POLL)).expect("read timeout");
+    let mut seen = Vec::new();
+    let mut wait_for = |stream: &TcpStream, text: &str| {
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        while !common::visible(&seen).contains(text) {
+            assert!(start.elapsed() < DEADLINE, "{nick}: no {text:?}");
+            match (&*stream).read(&mut buf) {
+                Ok(0) => panic!("{nick}: closed while waiting for {text:?}"),
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => panic!("{nick}: {e}"),
+            }
+        }
+    };
+    wait_for(&stream, "Nickname:");
+    if sign_on {
+        (&stream)
+            .write_all(format!("{nick}\r\n").as_bytes())
+            .expect("nick");
+        wait_for(&stream, &format!("Welcome, {nick}!"));
+    }
+    stream
+}
+
+#[test]
+fn connections_that_never_read_hold_no_more_than_the_write_budget_whatever_they_send() {
+    let mut server = Server::start(&[
+        ("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS),
+        ("TAVERN_LINE_EDITING", "server"),
+    ]);
+    let mut observers = Observers::new(&server);
+    observers.chat();
+    let streams: Vec<(&str, TcpStream)> = NON_READERS
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, sign_on))| {
+            (
+                *kind,
+                non_reader(server.addr, &format!("quiet{i}"), *sign_on),
+            )
+        })
+        .collect();
+    observers.chat();
+    let before = server.rss_kb();
+    // Each sends until the server stops reading it (its writes then stay
+    // blocked), in threads of their own.
+    let senders: Vec<_> = streams
+        .into_iter()
+        .map(|(kind, stream)| {
+            std::thread::spawn(move || {
+                // Longer than the server takes to read what it will: a
+                // write that waits this long is back-pressure.
+                stream
+                    .set_write_timeout(Some(Duration::from_secs(2)))
+                    .expect("write timeout");
+                let mut piece = Vec::new();
+                if kind == "^L" || kind == "x + DEL" || kind == "x + IAC EC" {
+                    piece.extend(std::iter::repeat_n(b'x', LONG_LINE));
+                }
+                let mut sent = 0;
+                while sent < NON_READER_MAX_BYTES {
+                    piece.extend(non_reader_piece(kind));
+                    if (&stream).write_all(&piece).is_err() {
+                        return (kind, sent, true, stream);
+                    }
+                    sent += piece.len();
+                    piece.clear();
+                }
+                (kind, sent, false, stream)
+            })
+        })
+        .collect();
+    let mut held = Vec::new();
+    for sender in senders {
+        let (kind, sent, blocked, stream) = sender.join().expect("sender thread");
+        eprintln!(
+            "non-reader {kind}: {} KiB sent before the server stopped reading",
+            sent / 1024
+        );
+        assert!(
+            blocked,
+            "{kind}: the server read all {sent} bytes of a client that never reads"
+        );
+        held.push(stream);
+    }
+    // The server is done with what it read once its CPU stands still;
+    // its RSS is watched meanwhile.
+    let start = Instant::now();
+    let mut last = server.cpu_ticks();
+    let mut still = 0;
+    let mut peak = server.rss_kb();
+    while still < 3 && start.elapsed() < DEADLINE {
+        observers.chat();
+        std::thread::sleep(Duration::from_millis(20));
+        let now = server.cpu_ticks();
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+        peak = peak.max(server.rss_kb());
+    }
+    let grown = peak.saturating_sub(before);
+    let per_connection = grown / NON_READERS.len() as u64;
+    eprintln!("non-readers: RSS grew by {grown} KiB, {per_connection} KiB per connection");
+    assert!(
+        per_connection <= NON_READER_RSS_PER_CONNECTION_KB,
+        "{per_connection} KiB of RSS per connection that never reads (bound {NON_READER_RSS_PER_CONNECTION_KB} KiB)"
+    );
+    assert!(still >= 3, "the server kept working for {DEADLINE:?}");
+    observers.chat();
+    drop(held);
     server.assert_running();
 }

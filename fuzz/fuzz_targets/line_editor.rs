@@ -102,6 +102,9 @@ fn run(
             editor.end_output(&mut screen);
         }
     }
+    // The line as last edited, drawn once (the session does this after each
+    // read; here once at the end, so the bytes do not depend on the cuts).
+    editor.flush(&mut screen);
     (lines, screen.to_vec())
 }
 

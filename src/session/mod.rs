@@ -204,8 +204,19 @@ impl Session {
         let stopped = self.kill.clone().cancelled_owned();
         tokio::pin!(stopped);
         loop {
+            // A read's events are handled one turn each, and what they
+            // make waits in `pending` (within the budget) until the last of
+            // them: the line they edited is drawn once, and the socket gets
+            // one write, not one per keystroke.
+            let batching =
+                self.input.has_events() && self.writer.can_take_work() && !self.flood.is_holding();
+            if !batching {
+                self.editor.flush(self.writer.pending());
+            }
             self.writer.take_transmit(self.input.decoder_mut().telnet());
-            self.writer.flush_pending();
+            if !batching {
+                self.writer.flush_pending();
+            }
             let can_take_work = self.writer.can_take_work();
             let delayed = self.flood.due().map(Instant::from_std);
             let timer = match (self.deadline, delayed) {
@@ -239,17 +250,28 @@ impl Session {
                         Some(Ok(event)) => {
                             // Boxed: the sign-on and command paths hold
                             // several awaits' state, which would otherwise
-                            // sit in every idle connection's task.
-                            if let Some(end) = Box::pin(self.on_event(event)).await {
+                            // sit in every idle connection's task. Typing
+                            // and editing, the events there are most of,
+                            // need none of it.
+                            if let Err(event) = self.on_edit(event)
+                                && let Some(end) = Box::pin(self.on_event(event)).await
+                            {
                                 return end;
                             }
                             if self.mssp_wanted {
                                 self.mssp_wanted = false;
                                 Box::pin(self.send_mssp()).await;
                             }
-                            if let Some(end) = Box::pin(self.greet_once_negotiated()).await {
+                            if !self.greeted
+                                && let Some(end) = Box::pin(self.greet_once_negotiated()).await
+                            {
                                 return end;
                             }
+                            // One read can hold thousands of events: the
+                            // runtime's other tasks get their turn between
+                            // them (this yields once the task's budget is
+                            // spent).
+                            tokio::task::consume_budget().await;
                         }
                         Some(Err(_)) => return End::ConnectionLost,
                         None => {
@@ -290,7 +312,9 @@ impl Session {
         }
     }
 
-    async fn on_event(&mut self, event: Event) -> Option<End> {
+    /// Typed text and the telnet editing commands, which need no await;
+    /// any other event is given back.
+    fn on_edit(&mut self, event: Event) -> Result<(), Event> {
         match event {
             Event::Data(bytes) => {
                 if let Some(charset) = self.negotiation.on_data(&bytes) {
@@ -298,6 +322,35 @@ impl Session {
                 }
                 self.editor.input(&bytes, self.writer.pending());
             }
+            Event::Command(
+                command @ (TelnetCommand::EraseCharacter
+                | TelnetCommand::EraseLine
+                | TelnetCommand::InterruptProcess
+                | TelnetCommand::Break),
+            ) => {
+                // Editing commands count against the negotiation budget
+                // too; over it, `on_event` (which finds it spent) ends
+                // the connection.
+                let telnet = self.input.decoder_mut().telnet();
+                if self.negotiation.on_event(telnet, &event).is_err() {
+                    return Err(event);
+                }
+                if command == TelnetCommand::EraseCharacter {
+                    self.editor.erase_char(self.writer.pending());
+                } else {
+                    self.editor.erase_line(self.writer.pending());
+                }
+            }
+            event => return Err(event),
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, event: Event) -> Option<End> {
+        let Err(event) = self.on_edit(event) else {
+            return None;
+        };
+        match event {
             Event::EndOfLine => {
                 if let Some(charset) = self.negotiation.on_line_end() {
                     self.editor.set_charset(charset);
@@ -306,27 +359,30 @@ impl Session {
                 return self.on_typed_line(line).await;
             }
             Event::Command(command) => {
-                // Every command counts against the negotiation budget.
+                // Every command counts against the negotiation budget
+                // (the editing ones were counted in `on_edit`).
                 let telnet = self.input.decoder_mut().telnet();
                 let Ok(effects) = self.negotiation.on_event(telnet, &event) else {
                     return Some(End::NegotiationFlood);
                 };
                 match command {
-                    TelnetCommand::EraseCharacter => self.editor.erase_char(self.writer.pending()),
-                    TelnetCommand::EraseLine
-                    | TelnetCommand::InterruptProcess
-                    | TelnetCommand::Break => self.editor.erase_line(self.writer.pending()),
                     TelnetCommand::AreYouThere if effects.are_you_there => {
                         let name = self.ctx.config.server_name.clone();
                         self.notice(Tone::Info, &format!("[{name}: yes, I am here]"));
                     }
-                    TelnetCommand::AreYouThere
+                    TelnetCommand::EraseCharacter
+                    | TelnetCommand::EraseLine
+                    | TelnetCommand::InterruptProcess
+                    | TelnetCommand::Break
+                    | TelnetCommand::AreYouThere
                     | TelnetCommand::Nop
                     | TelnetCommand::DataMark
                     | TelnetCommand::AbortOutput
                     | TelnetCommand::GoAhead => {}
                 }
             }
+            // Typed text went to `on_edit`.
+            Event::Data(_) => {}
             Event::Option(_)
             | Event::Refused { .. }
             | Event::Subnegotiation { .. }

@@ -18,9 +18,10 @@ use crate::mccp::{Compressor, MCCP2};
 use crate::outgoing::Outgoing;
 use crate::telnet::Telnet;
 
-/// Bytes waiting to be written past which the session stops taking more work
-/// (input and queued lines) until the client reads; the room manager's queue
-/// then fills and it drops the client.
+/// Bytes waiting to be written (this client's own in `pending` and shared
+/// ones in `outgoing`, together) past which the session stops taking more
+/// work (input and queued lines) until the client reads; the room manager's
+/// queue then fills and it drops the client.
 const MAX_PENDING_WRITE: usize = 256 * 1024;
 
 /// Segments waiting to be written past which the session takes no more
@@ -64,10 +65,14 @@ impl Writer {
         }
     }
 
-    /// Whether the session may take more work (input, queued lines): what
-    /// waits for the socket is under budget.
+    /// Whether the session may take more work (input, queued lines): every
+    /// byte queued for this client and not yet taken by the socket (its own
+    /// in `pending`, shared ones in `outgoing`) is under budget. Asked
+    /// before each event, so the most it can go past is one event's output
+    /// (see RELIABILITY.md, "bytes waiting to be written").
     pub(crate) fn can_take_work(&self) -> bool {
-        self.outgoing.len() < MAX_PENDING_WRITE && self.outgoing.segments() < MAX_SEGMENTS
+        self.pending.len() + self.outgoing.len() < MAX_PENDING_WRITE
+            && self.outgoing.segments() < MAX_SEGMENTS
     }
 
     /// Whether more lines fit in this turn, counting what is not yet

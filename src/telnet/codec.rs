@@ -87,6 +87,12 @@ impl TelnetInput {
         &mut self.codec
     }
 
+    /// Whether events from a read are still waiting to be taken: the
+    /// session draws the line being typed once they are all handled.
+    pub fn has_events(&self) -> bool {
+        !self.codec.telnet.events.is_empty()
+    }
+
     /// The socket, for the goodbye's last reads.
     pub fn get_mut(&mut self) -> &mut OwnedReadHalf {
         &mut self.read
