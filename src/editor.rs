@@ -22,7 +22,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
-use crate::charset::Charset;
+use crate::charset::{self, Charset};
 use crate::sanitize::{self, Limits, TextDecoder};
 
 /// Who edits and echoes the line being typed.
@@ -220,11 +220,12 @@ impl Editor {
             Mode::Client => {
                 let mut text = self.decode(&self.raw);
                 pop_grapheme(&mut text);
-                self.raw = match self.charset {
-                    Charset::Utf8 => text.into_bytes(),
-                    // Every character here came from one Latin-1 byte.
-                    Charset::Latin1 => text.chars().map(|c| c as u8).collect(),
-                };
+                if self.charset.is_8bit() {
+                    // Every character here came from one byte.
+                    self.raw.truncate(text.chars().count());
+                } else {
+                    self.raw = text.into_bytes();
+                }
             }
         }
     }
@@ -265,16 +266,17 @@ impl Editor {
 
     /// Bytes the client sent, as text in its charset.
     fn decode(&self, raw: &[u8]) -> String {
-        match self.charset {
-            Charset::Utf8 => sanitize::decode(raw),
-            Charset::Latin1 => raw.iter().map(|&b| char::from(b)).collect(),
+        if self.charset.is_8bit() {
+            raw.iter().map(|&b| charset::decode_8bit(b)).collect()
+        } else {
+            sanitize::decode(raw)
         }
     }
 
     fn input_server(&mut self, bytes: &[u8], out: &mut BytesMut) {
-        if self.charset == Charset::Latin1 {
+        if self.charset.is_8bit() {
             for &byte in bytes {
-                self.typed(char::from(byte), out);
+                self.typed(charset::decode_8bit(byte), out);
             }
             return;
         }
