@@ -290,14 +290,25 @@ impl ClientInfo {
 
     /// Text bytes the client sent. When nothing declared a charset, the bytes
     /// themselves can: a valid multi-byte UTF-8 sequence means UTF-8, a byte
-    /// that can start no UTF-8 sequence means an 8-bit charset (Latin-1).
+    /// that can start no UTF-8 sequence means an 8-bit charset (Latin-1, or
+    /// Windows-1252 if a byte is from 0x80 to 0x9F). A Latin-1 client however
+    /// settled that types such a byte is Windows-1252 too: a true Latin-1
+    /// terminal never types C1 controls, and only to a client that showed it
+    /// does tavern send those bytes (see `charset.rs`).
     /// Returns whether the charset changed.
     pub fn input_evidence(&mut self, bytes: &[u8]) -> bool {
-        if !matches!(
+        let undecided = matches!(
             self.charset_source,
             CharsetSource::Fallback | CharsetSource::Refused
-        ) || (self.evidence_tail.is_empty() && bytes.is_ascii())
-        {
+        );
+        if !undecided {
+            if self.charset == Charset::Latin1 && bytes.iter().any(|b| (0x80..=0x9F).contains(b)) {
+                self.set_charset(Charset::Windows1252, CharsetSource::Input);
+                return true;
+            }
+            return false;
+        }
+        if self.evidence_tail.is_empty() && bytes.is_ascii() {
             return false;
         }
         // A sequence cut by the end of a read is judged with the next read.
@@ -305,7 +316,16 @@ impl ClientInfo {
         joined.extend_from_slice(bytes);
         let charset = match std::str::from_utf8(&joined) {
             Ok(_) => Charset::Utf8,
-            Err(e) if e.error_len().is_some() => Charset::Latin1,
+            Err(e) if e.error_len().is_some() => {
+                let windows = joined
+                    .utf8_chunks()
+                    .any(|chunk| chunk.invalid().iter().any(|b| (0x80..=0x9F).contains(b)));
+                if windows {
+                    Charset::Windows1252
+                } else {
+                    Charset::Latin1
+                }
+            }
             Err(e) => {
                 let (complete, tail) = joined.split_at(e.valid_up_to());
                 if complete.is_ascii() {
@@ -364,7 +384,10 @@ impl ClientInfo {
             lines.push(format!("MTTS: {bits} ({})", names.join(", ")));
         }
         lines.push(match self.window {
-            (0, _) => "window: size not reported".to_owned(),
+            (0, _) => format!(
+                "window: size not reported (lines wrap at {})",
+                crate::wrap::ASSUMED_WIDTH
+            ),
             (columns, 0) => format!("window: {columns} columns"),
             (columns, rows) => format!("window: {columns}x{rows} (lines wrap at {columns})"),
         });
@@ -519,6 +542,31 @@ mod tests {
             !info.input_evidence(b"\xe4\xbd"),
             "settled: no more changes"
         );
+    }
+
+    #[test]
+    fn a_byte_from_0x80_to_0x9f_makes_an_8bit_client_windows_1252() {
+        let mut info = ClientInfo::new(Charset::Utf8);
+        assert!(info.input_evidence(b"\x9fes!"));
+        assert_eq!(info.charset, Charset::Windows1252);
+        assert!(!info.input_evidence(b"\xe9"), "settled by its bytes");
+        // Latin-1 by CHARSET, then a Windows-1252 byte typed.
+        let mut info = ClientInfo::new(Charset::Utf8);
+        info.charset_agreed(Charset::Latin1);
+        assert!(!info.input_evidence(b"caf\xe9"));
+        assert_eq!(info.charset, Charset::Latin1, "true Latin-1 so far");
+        assert!(info.input_evidence(b"Ru\x9ei\xe8ka"));
+        assert_eq!(info.charset, Charset::Windows1252);
+        assert_eq!(info.charset_source, CharsetSource::Input);
+        // UTF-8 agreed: its bytes change nothing.
+        let mut info = ClientInfo::new(Charset::Utf8);
+        info.charset_agreed(Charset::Utf8);
+        assert!(!info.input_evidence(b"\x9f"));
+        assert_eq!(info.charset, Charset::Utf8);
+        // Latin-1 by default, then valid UTF-8 with such continuation bytes.
+        let mut info = ClientInfo::new(Charset::Latin1);
+        assert!(info.input_evidence("€".as_bytes()));
+        assert_eq!(info.charset, Charset::Utf8);
     }
 
     #[test]

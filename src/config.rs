@@ -130,7 +130,9 @@ pub struct Config {
     pub compression: bool,
     /// The charset for a client that neither agrees to one by CHARSET nor
     /// declares UTF-8 in MTTS, and never sent a byte that settles it (see
-    /// ARCHITECTURE.md); `latin-1` suits a user base on old systems.
+    /// ARCHITECTURE.md); `latin-1` suits a user base on old systems, and
+    /// `windows-1252` one on old Windows clients (it sends bytes 0x80–0x9F,
+    /// which a true Latin-1 terminal would obey as controls).
     pub fallback_charset: Charset,
     /// MSSP `CONTACT`: who to write to about this server; empty leaves it out.
     pub mssp_contact: String,

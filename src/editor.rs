@@ -32,7 +32,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_segmentation::{GraphemeCursor, UnicodeSegmentation};
 use unicode_width::UnicodeWidthStr;
 
-use crate::charset::Charset;
+use crate::charset::{self, Charset};
 use crate::sanitize::{self, Limits, TextDecoder};
 
 /// Who edits and echoes the line being typed.
@@ -352,10 +352,13 @@ impl Editor {
             return false;
         }
         let text = apply_erasures(&self.decode(&self.raw));
-        self.raw = match self.charset {
-            Charset::Utf8 => text.into_bytes(),
-            // Every character here came from one Latin-1 byte.
-            Charset::Latin1 => text.chars().map(|c| c as u8).collect(),
+        self.raw = if self.charset.is_8bit() {
+            // Every character here came from one byte, which it names.
+            text.chars()
+                .map(|c| charset::undecode_8bit(c).unwrap_or(b'?'))
+                .collect()
+        } else {
+            text.into_bytes()
         };
         self.raw_erasures = 0;
         true
@@ -378,16 +381,17 @@ impl Editor {
 
     /// Bytes the client sent, as text in its charset.
     fn decode(&self, raw: &[u8]) -> String {
-        match self.charset {
-            Charset::Utf8 => sanitize::decode(raw),
-            Charset::Latin1 => raw.iter().map(|&b| char::from(b)).collect(),
+        if self.charset.is_8bit() {
+            raw.iter().map(|&b| charset::decode_8bit(b)).collect()
+        } else {
+            sanitize::decode(raw)
         }
     }
 
     fn input_server(&mut self, bytes: &[u8], out: &mut BytesMut) {
-        if self.charset == Charset::Latin1 {
+        if self.charset.is_8bit() {
             for &byte in bytes {
-                self.typed(char::from(byte), out);
+                self.typed(charset::decode_8bit(byte), out);
             }
             return;
         }
@@ -1176,6 +1180,21 @@ mod tests {
         let line = editor.end_of_line(&mut out);
         assert_eq!((line.text.as_str(), line.truncated), ("keep this", false));
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn telnet_ec_in_client_mode_keeps_windows_1252_text_when_compacting() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        editor.set_charset(Charset::Windows1252);
+        let mut out = BytesMut::new();
+        // Ÿes! Ružièka, then enough erased x to make the editor compact.
+        editor.input(b"\x9fes! Ru\x9ei\xe8ka \x81", &mut out);
+        for _ in 0..10_000 {
+            editor.input(b"x", &mut out);
+            editor.erase_char(&mut out);
+        }
+        let line = editor.end_of_line(&mut out);
+        assert_eq!(line.text, "Ÿes! Ružièka \u{fffd}");
     }
 
     #[test]

@@ -6,19 +6,30 @@
 //! characters, bidi overrides, invisible characters and "Zalgo" stacks of
 //! combining marks. Everything a user types passes through `sanitize` before
 //! any other code sees it, so no other module has to think about hostile text.
+//!
+//! Nothing is cut silently: an escape sequence is removed only when it is
+//! whole within the line, so a stray introducer (a C1 byte, a lone ESC) loses
+//! only itself and never the rest of the line; only the length cap cuts, and
+//! the caller tells the user. Blank space is one space: runs of spaces, tabs,
+//! Unicode spaces and the invisible characters between them become a single
+//! space, so no user can pad a line to push words onto a row of their own
+//! (where they could pass for a system line).
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::charset::decode_8bit;
+
 /// Streaming decoder: UTF-8 where the bytes are valid UTF-8; every byte of an
-/// invalid or truncated sequence is taken as one Latin-1 character (old clients
-/// send Latin-1), so nothing is dropped. Fed one byte at a time it yields exactly
-/// what `decode` yields for the whole input.
+/// invalid or truncated sequence is taken as one 8-bit character (old clients
+/// send Latin-1, or Windows-1252: [`decode_8bit`]), so nothing is dropped. Fed
+/// one byte at a time it yields exactly what `decode` yields for the whole
+/// input.
 #[derive(Debug, Default, Clone)]
 pub struct TextDecoder {
     /// Lead byte and continuation bytes received so far. Every byte held is a
     /// valid prefix of some scalar value, which is why, when the sequence
-    /// breaks, all of them can be given out as Latin-1 at once: none of them
+    /// breaks, all of them can be given out as 8-bit characters at once: none of them
     /// could start a sequence of its own.
     pending: [u8; 3],
     /// How many bytes of `pending` are in use (0 when idle).
@@ -33,7 +44,7 @@ impl TextDecoder {
         Self::default()
     }
 
-    /// Feed one byte; calls `out` for each character completed (0, 1 or several, e.g. when a pending sequence turns out invalid, its bytes come out as Latin-1 chars followed by the decode of this byte).
+    /// Feed one byte; calls `out` for each character completed (0, 1 or several, e.g. when a pending sequence turns out invalid, its bytes come out as 8-bit chars followed by the decode of this byte).
     pub fn push(&mut self, byte: u8, out: &mut impl FnMut(char)) {
         if self.len > 0 {
             if continues(self.pending[0], self.len, byte) {
@@ -56,17 +67,17 @@ impl TextDecoder {
             0xF0..=0xF4 => self.hold(byte, 4),
             // ASCII is the same character in UTF-8 and Latin-1; stray
             // continuation bytes, overlong leads (C0, C1) and leads beyond
-            // U+10FFFF (F5..FF) can never begin valid UTF-8, so are Latin-1.
-            _ => out(char::from(byte)),
+            // U+10FFFF (F5..FF) can never begin valid UTF-8, so are 8-bit.
+            _ => out(decode_8bit(byte)),
         }
     }
 
-    /// End of input: any pending bytes come out as Latin-1 characters.
+    /// End of input: any pending bytes come out as 8-bit characters.
     pub fn finish(&mut self, out: &mut impl FnMut(char)) {
         let len = usize::from(self.len);
         self.len = 0;
         for &b in &self.pending[..len] {
-            out(char::from(b));
+            out(decode_8bit(b));
         }
     }
 
@@ -102,7 +113,7 @@ impl TextDecoder {
             // past U+10FFFF, so this cannot happen; if it did, still lose no byte.
             None => {
                 for &b in held.iter().chain(std::iter::once(&last)) {
-                    out(char::from(b));
+                    out(decode_8bit(b));
                 }
             }
         }
@@ -131,7 +142,7 @@ pub fn decode(bytes: &[u8]) -> String {
     let mut text = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         text.push_str(chunk.valid());
-        text.extend(chunk.invalid().iter().map(|&b| char::from(b)));
+        text.extend(chunk.invalid().iter().map(|&b| decode_8bit(b)));
     }
     text
 }
@@ -163,6 +174,7 @@ pub struct Sanitized {
 /// Returns what may be shown to other users of `input`.
 pub fn sanitize(input: &str, limits: &Limits) -> Sanitized {
     let mut text = strip_controls(input);
+    collapse_blanks(&mut text);
     let max_marks = limits.max_marks_per_grapheme;
     let marks_removed = match limit_marks(&text, max_marks) {
         Some(fewer) => {
@@ -175,11 +187,20 @@ pub fn sanitize(input: &str, limits: &Limits) -> Sanitized {
     if marks_removed {
         // Removing a mark can join two clusters into one (a ZWJ or a virama
         // that no longer sits before a mark now links to what follows), and
-        // the joined cluster may again carry too many marks. Repeating until
-        // nothing changes makes `sanitize` idempotent. This runs after the
-        // cut so that it costs at most `max_chars` per round.
-        while let Some(fewer) = limit_marks(&text, max_marks) {
-            text = fewer;
+        // the joined cluster may again carry too many marks; it can also
+        // leave two blanks side by side. Repeating until nothing changes
+        // makes `sanitize` idempotent. This runs after the cut so that it
+        // costs at most `max_chars` per round, and each round that changes
+        // something makes the line shorter.
+        loop {
+            let fewer = limit_marks(&text, max_marks);
+            let changed = fewer.is_some();
+            if let Some(fewer) = fewer {
+                text = fewer;
+            }
+            if !(collapse_blanks(&mut text) | changed) {
+                break;
+            }
         }
     }
     Sanitized { text, truncated }
@@ -221,45 +242,92 @@ enum Escape {
     None,
     /// After ESC.
     Esc,
-    /// After ESC and one or more intermediate bytes (e.g. `ESC (`).
-    Intermediate,
-    /// Inside a control sequence (CSI), waiting for its final byte.
-    Csi,
+    /// After ESC and one or more intermediate bytes (e.g. `ESC (`), which
+    /// start at byte `from` of the input.
+    Intermediate { from: usize },
+    /// Inside a control sequence (CSI), waiting for its final byte; its
+    /// parameters start at byte `from` of the input.
+    Csi { from: usize },
     /// Inside a control string (OSC, DCS, SOS, PM, APC), waiting for ST;
-    /// BEL also ends an OSC, as xterm accepts.
+    /// BEL also ends an OSC, as xterm accepts. Entered only when the line
+    /// holds a terminator further on.
     String { bel_ends: bool },
 }
 
+/// Where the last control-string terminators of a line are, so that a string
+/// is taken as one only when something ends it within the line.
+struct Terminators {
+    /// The last ESC or ST (ESC ends a string too: what follows it is a new
+    /// sequence).
+    last_st: Option<usize>,
+    /// The last BEL, which ends an OSC.
+    last_bel: Option<usize>,
+}
+
+impl Terminators {
+    fn of(input: &str) -> Terminators {
+        Terminators {
+            last_st: input.rfind(['\u{1b}', '\u{9c}']),
+            last_bel: input.rfind('\u{7}'),
+        }
+    }
+
+    /// The state after a string introducer at byte `at`: the string, if it
+    /// ends within the line; otherwise the introducer alone is dropped and
+    /// the rest of the line stays text (a stray C1 byte once took it all).
+    fn string(&self, at: usize, bel_ends: bool) -> Escape {
+        let after = |end: Option<usize>| end.is_some_and(|end| end > at);
+        if after(self.last_st) || (bel_ends && after(self.last_bel)) {
+            Escape::String { bel_ends }
+        } else {
+            Escape::None
+        }
+    }
+}
+
 /// Steps 1 to 3: removes escape sequences whole, turns tabs into spaces and
-/// removes every forbidden character.
+/// removes every forbidden character. Only a whole sequence is removed: one
+/// that the line breaks off or leaves unfinished loses its introducer (and
+/// intermediates), and its parameters stay as the text they are, so that
+/// nothing after a stray introducer is lost.
 fn strip_controls(input: &str) -> String {
     let mut text = String::with_capacity(input.len());
+    let ends = Terminators::of(input);
     let mut state = Escape::None;
-    for c in input.chars() {
+    for (at, c) in input.char_indices() {
+        let next = at + c.len_utf8();
         state = match state {
-            Escape::None => plain(c, &mut text),
+            Escape::None => plain(c, at, &ends, &mut text),
             Escape::Esc => match c {
-                '[' => Escape::Csi,
-                ']' => Escape::String { bel_ends: true },
-                'P' | 'X' | '^' | '_' => Escape::String { bel_ends: false },
-                ' '..='/' => Escape::Intermediate,
-                // A second ESC or a C1 introducer starts over, so that
-                // "ESC ESC [ A" (Esc then an arrow key) does not leave "[A".
-                '\u{1b}' | '\u{80}'..='\u{9f}' => plain(c, &mut text),
-                _ => Escape::None,
-            },
-            Escape::Intermediate => match c {
-                ' '..='/' => Escape::Intermediate,
+                '[' => Escape::Csi { from: next },
+                ']' => ends.string(at, true),
+                'P' | 'X' | '^' | '_' => ends.string(at, false),
+                ' '..='/' => Escape::Intermediate { from: at },
+                // A final byte: a whole two-character sequence (`ESC c`).
                 '0'..='~' => Escape::None,
-                _ => plain(c, &mut text),
+                // Anything else is no sequence: a second ESC or a C1
+                // introducer starts over, so that "ESC ESC [ A" (Esc then
+                // an arrow key) does not leave "[A"; other text stays.
+                _ => plain(c, at, &ends, &mut text),
             },
-            Escape::Csi => match c {
+            Escape::Intermediate { from } => match c {
+                ' '..='/' => state,
+                '0'..='~' => Escape::None,
+                _ => {
+                    text.push_str(&input[from..at]);
+                    plain(c, at, &ends, &mut text)
+                }
+            },
+            Escape::Csi { from } => match c {
                 // Parameter and intermediate bytes; taken in any order since
                 // terminals swallow a malformed sequence up to its final byte.
-                ' '..='?' => Escape::Csi,
+                ' '..='?' => state,
                 '@'..='~' => Escape::None,
-                // Broken: what was consumed stays dropped, `c` is text again.
-                _ => plain(c, &mut text),
+                // Broken: what it held is plain text again, and so is `c`.
+                _ => {
+                    text.push_str(&input[from..at]);
+                    plain(c, at, &ends, &mut text)
+                }
             },
             Escape::String { bel_ends } => match c {
                 '\u{7}' if bel_ends => Escape::None,
@@ -271,17 +339,24 @@ fn strip_controls(input: &str) -> String {
             },
         };
     }
-    // Whatever sequence is still open at the end is dropped with it.
+    // A sequence the line left unfinished gives back what it held (only
+    // printable ASCII). A string cannot be open here: it was entered only
+    // with a terminator ahead. A lone ESC at the end has nothing to give.
+    if let Escape::Csi { from } | Escape::Intermediate { from } = state {
+        text.push_str(&input[from..]);
+    }
     text
 }
 
-/// Handles `c` outside any escape sequence.
-fn plain(c: char, text: &mut String) -> Escape {
+/// Handles `c`, at byte `at` of the input, outside any escape sequence.
+fn plain(c: char, at: usize, ends: &Terminators, text: &mut String) -> Escape {
     match c {
         '\u{1b}' => Escape::Esc,
-        '\u{9b}' => Escape::Csi,
-        '\u{9d}' => Escape::String { bel_ends: true },
-        '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => Escape::String { bel_ends: false },
+        '\u{9b}' => Escape::Csi {
+            from: at + c.len_utf8(),
+        },
+        '\u{9d}' => ends.string(at, true),
+        '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => ends.string(at, false),
         '\t' => {
             text.push(' ');
             Escape::None
@@ -292,6 +367,76 @@ fn plain(c: char, text: &mut String) -> Escape {
             Escape::None
         }
     }
+}
+
+/// Blank space a user could pad a line with: the space (a tab is one by
+/// now), Unicode's other space separators (no-break, en to hair, narrow,
+/// medium, ideographic, ogham), and characters that show as nothing but take
+/// columns (the braille blank, the Hangul fillers).
+fn is_blank(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{2800}'
+                | '\u{115f}'
+                | '\u{3164}'
+                | '\u{ffa0}'
+    )
+}
+
+/// Characters that show nothing and take no column, which `is_forbidden`
+/// keeps because text needs them elsewhere (joiners in emoji and Persian,
+/// the soft hyphen, variation selectors): between blanks they would split
+/// a run of padding into runs of one.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{1160}'
+            | '\u{17b4}'
+            | '\u{17b5}'
+            | '\u{180e}'
+            | '\u{200c}'
+            | '\u{200d}'
+            | '\u{fe00}'..='\u{fe0f}'
+    )
+}
+
+/// Step 3b: every run of blank and invisible characters that holds at least
+/// one blank becomes one ASCII space (a lone no-break or ideographic space
+/// included: one kind of space is simpler to reason about, and tavern does
+/// its own wrapping). Returns whether anything changed.
+fn collapse_blanks(text: &mut String) -> bool {
+    if text.is_ascii() && !text.contains("  ") {
+        return false;
+    }
+    let mut out = String::with_capacity(text.len());
+    // The run being read: where it started, and whether it has a blank.
+    let mut run: Option<(usize, bool)> = None;
+    let end_run = |run: &mut Option<(usize, bool)>, at: usize, out: &mut String| match run.take() {
+        Some((_, true)) => out.push(' '),
+        Some((start, false)) => out.push_str(&text[start..at]),
+        None => {}
+    };
+    for (at, c) in text.char_indices() {
+        let blank = is_blank(c);
+        if blank || is_invisible(c) {
+            let (_, has_blank) = run.get_or_insert((at, false));
+            *has_blank |= blank;
+        } else {
+            end_run(&mut run, at, &mut out);
+            out.push(c);
+        }
+    }
+    end_run(&mut run, text.len(), &mut out);
+    let changed = out != *text;
+    *text = out;
+    changed
 }
 
 /// Step 4: keeps at most `max` combining marks in each grapheme cluster.
@@ -381,7 +526,7 @@ mod tests {
         check_all(&[
             ("hello", "hello"),
             ("a\tb", "a b"),
-            ("  spaces stay  ", "  spaces stay  "),
+            (" one space stays ", " one space stays "),
         ]);
     }
 
@@ -398,15 +543,78 @@ mod tests {
             ("\x1b[A\x1b[B", ""),
             ("\x1b(Bx", "x"),
             ("x\x1b", "x"),
-            ("\x1b[12", ""),
-            ("\x1b]0;never ends", ""),
+            ("\x1b[12", "12"),
+            ("\x1b]0;never ends", "0;never ends"),
             ("\x1b\x1b[Ax", "x"),
         ]);
     }
 
     #[test]
-    fn a_broken_csi_drops_only_what_it_consumed() {
-        check_all(&[("\x1b[12é", "é"), ("\x1b[1\rok", "ok"), ("\x1b(é", "é")]);
+    fn a_broken_sequence_drops_only_its_introducer() {
+        check_all(&[
+            ("\x1b[12é", "12é"),
+            ("\x1b[1\rok", "1ok"),
+            ("\x1b(é", "(é"),
+            ("\x1b é", " é"),
+            ("\x1bé", "é"),
+            ("a\x1b[1;2", "a1;2"),
+            ("\u{9b}12 é", "12 é"),
+            ("\u{9b}12 ok", "k"),
+            ("\u{9b}12", "12"),
+        ]);
+    }
+
+    /// `Ružièka` read as Latin-1 held U+009E (PM), which opened a control
+    /// string no terminator closed, and everything after it was dropped.
+    /// Each C1 or ESC string introducer, with no terminator in the rest of
+    /// the line, now loses only itself.
+    #[test]
+    fn an_unterminated_control_string_never_takes_the_rest_of_the_line() {
+        for introducer in [
+            "\u{90}", "\u{98}", "\u{9d}", "\u{9e}", "\u{9f}", "\x1bP", "\x1bX", "\x1b]", "\x1b^",
+            "\x1b_",
+        ] {
+            check(&format!("Ru{introducer}ièka"), "Ruièka");
+            check(&format!("{introducer}es!"), "es!");
+            // A BEL ends only an OSC; for the others it is no terminator.
+            let osc = introducer == "\u{9d}" || introducer == "\x1b]";
+            let expected = if osc { "after" } else { "titleafter" };
+            check(&format!("{introducer}title\x07after"), expected);
+            // With a terminator ahead it is a string, removed whole.
+            check(&format!("a{introducer}hidden\u{9c}b"), "ab");
+            check(&format!("a{introducer}hidden\x1b\\b"), "ab");
+        }
+    }
+
+    #[test]
+    fn runs_of_blanks_become_one_space() {
+        check_all(&[
+            ("a  b", "a b"),
+            ("   lead and trail   ", " lead and trail "),
+            ("a\t\t b", "a b"),
+            ("x\u{a0}\u{a0}\u{a0}y", "x y"),
+            ("x\u{a0}y", "x y"),
+            ("x\u{2000}\u{2001}\u{2002}\u{2003}\u{2004}\u{2005}y", "x y"),
+            ("x\u{2006}\u{2007}\u{2008}\u{2009}\u{200a}y", "x y"),
+            ("x\u{3000}\u{3000}y", "x y"),
+            ("x\u{202f}\u{205f}\u{1680}y", "x y"),
+            ("x\u{2800}\u{2800}\u{3164}\u{ffa0}\u{115f}y", "x y"),
+            // Invisible characters between blanks do not split the run.
+            ("x \u{200b} \u{200b} y", "x y"),
+            (
+                "x \u{200d} \u{200c} \u{ad} \u{fe0f} \u{34f} \u{180e} y",
+                "x y",
+            ),
+            ("x \u{2060} \u{feff} y", "x y"),
+            // Without a blank they are left to what they join.
+            ("👨\u{200d}👩", "👨\u{200d}👩"),
+            ("می\u{200c}خواهم", "می\u{200c}خواهم"),
+            // A space a removed escape or control leaves beside another.
+            ("a \x1b[1m b", "a b"),
+            ("a \u{7} b", "a b"),
+        ]);
+        let padded = format!("hi{}*** admin has joined lobby", " ".repeat(75));
+        check(&padded, "hi *** admin has joined lobby");
     }
 
     #[test]
@@ -536,9 +744,27 @@ mod tests {
         check_decode(b"\xe4x", "\u{e4}x");
         check_decode(b"\xe4\xe4\xbd\xa0", "\u{e4}你");
         check_decode(b"\xc0\xaf", "\u{c0}\u{af}");
-        check_decode(b"\xed\xa0\x80", "\u{ed}\u{a0}\u{80}");
-        check_decode(b"\xf4\x90\x80\x80", "\u{f4}\u{90}\u{80}\u{80}");
+        check_decode(b"\xed\xa0\x80", "\u{ed}\u{a0}€");
+        check_decode(b"\xf4\x90\x80\x80", "\u{f4}\u{fffd}€€");
         check_decode("😀".as_bytes(), "😀");
+    }
+
+    /// Each byte from 0x80 to 0x9F that is not UTF-8 is Windows-1252, what
+    /// 8-bit clients send, never a C1 control (which would be removed, or
+    /// would take the rest of the line with it).
+    #[test]
+    fn bytes_0x80_to_0x9f_outside_utf8_are_windows_1252() {
+        let table = "€\u{fffd}‚ƒ„…†‡ˆ‰Š‹Œ\u{fffd}Ž\u{fffd}\u{fffd}‘’“”•–—˜™š›œ\u{fffd}žŸ";
+        for (byte, expected) in (0x80u8..=0x9F).zip(table.chars()) {
+            check_decode(&[b'a', byte, b'b'], &format!("a{expected}b"));
+            let typed = decode(&[b'a', byte, b'b']);
+            check(&typed, &format!("a{expected}b"));
+        }
+        check_decode(b"\x9fes!", "Ÿes!");
+        check_decode(b"Ru\x9ei\xe8ka", "Ružièka");
+        check(&decode(b"Ru\x9ei\xe8ka"), "Ružièka");
+        // Inside valid UTF-8 the same bytes are continuation bytes.
+        check_decode("€ž".as_bytes(), "€ž");
     }
 
     #[test]
@@ -557,12 +783,12 @@ mod tests {
     #[test]
     fn overlong_surrogate_and_out_of_range_sequences_stay_latin1() {
         // Overlong forms of '/' and NUL must never decode to that character.
-        check_decode(b"\xe0\x80\xaf", "\u{e0}\u{80}\u{af}");
-        check_decode(b"\xf0\x80\x80\xaf", "\u{f0}\u{80}\u{80}\u{af}");
-        check_decode(b"\xe0\x80\x80", "\u{e0}\u{80}\u{80}");
+        check_decode(b"\xe0\x80\xaf", "\u{e0}€\u{af}");
+        check_decode(b"\xf0\x80\x80\xaf", "\u{f0}€€\u{af}");
+        check_decode(b"\xe0\x80\x80", "\u{e0}€€");
         // An encoded UTF-16 surrogate and a value past U+10FFFF.
         check_decode(b"\xed\xbf\xbfok", "\u{ed}\u{bf}\u{bf}ok");
-        check_decode(b"\xf4\x90\x80\x80", "\u{f4}\u{90}\u{80}\u{80}");
+        check_decode(b"\xf4\x90\x80\x80", "\u{f4}\u{fffd}€€");
         // The highest valid values just below those limits decode.
         check_decode(b"\xed\x9f\xbf", "\u{d7ff}");
         check_decode(b"\xf4\x8f\xbf\xbf", "\u{10ffff}");
@@ -589,11 +815,11 @@ mod tests {
             assert!(decoder.is_pending(), "{pair:x?}");
             decoder.push(pair[1], &mut |c| seen.push(c));
             if pair[1] < 0xC0 {
-                assert_eq!(seen, pair.map(char::from), "{pair:x?}");
+                assert_eq!(seen, pair.map(decode_8bit), "{pair:x?}");
                 assert!(!decoder.is_pending(), "{pair:x?}");
             } else {
                 // A lead byte breaks the sequence and starts its own.
-                assert_eq!(seen, [char::from(pair[0])], "{pair:x?}");
+                assert_eq!(seen, [decode_8bit(pair[0])], "{pair:x?}");
                 assert!(decoder.is_pending(), "{pair:x?}");
             }
         }
@@ -625,7 +851,7 @@ mod tests {
 
     const TRICKY: &str = "\x1b[]\\(P^_X;09ma \t\r\n\x07\x7f\u{85}\u{90}\u{9b}\u{9c}\u{9d}\
         \u{300}\u{301}\u{94d}\u{fe0f}ke\u{915}\u{1f600}\u{1f1eb}\
-        \u{200c}\u{200d}\u{202e}\u{2066}\u{feff}\u{e0041}";
+        \u{200c}\u{200d}\u{202e}\u{2066}\u{feff}\u{e0041}\u{a0}\u{3000}\u{2800}\u{ad}\u{fe0f}";
 
     /// Characters that exercise the escape parser, the filters and the
     /// grapheme rules far more often than arbitrary strings would.
@@ -659,6 +885,12 @@ mod tests {
                 prop_assert!(!c.is_control(), "{c:?} in {:?}", out.text);
             }
             prop_assert!(out.text.chars().count() <= max_chars);
+            let mut chars = out.text.chars().filter(|&c| !is_invisible(c));
+            let mut previous_blank = false;
+            for c in chars.by_ref() {
+                prop_assert!(!(previous_blank && is_blank(c)), "a run of blanks in {:?}", out.text);
+                previous_blank = is_blank(c);
+            }
             for cluster in out.text.graphemes(true) {
                 let marks = cluster.chars().filter(|&c| is_combining_mark(c)).count();
                 prop_assert!(marks <= max_marks, "{cluster:?}");
@@ -669,7 +901,7 @@ mod tests {
         }
 
         #[test]
-        fn sanitize_changes_nothing_in_arbitrary_clean_text(input in "[a-zA-Z0-9 .,!?éü你好]{0,80}") {
+        fn sanitize_changes_nothing_in_arbitrary_clean_text(input in "( ?[a-zA-Z0-9.,!?éü你好]{1,8}){0,10} ?") {
             prop_assert_eq!(sanitize(&input, &Limits::default()).text, input);
         }
 
@@ -685,12 +917,12 @@ mod tests {
         }
 
         #[test]
-        fn decode_of_latin1_maps_each_byte_to_its_char(
+        fn decode_of_8bit_text_maps_each_byte_to_its_char(
             bytes in proptest::collection::vec(prop_oneof![0x00u8..=0x7F, 0x80u8..=0xC1, 0xF5u8..=0xFF], 0..64),
         ) {
             // None of these bytes can start a multi-byte sequence, so each
             // one stands for itself.
-            let expected: String = bytes.iter().map(|&b| char::from(b)).collect();
+            let expected: String = bytes.iter().map(|&b| decode_8bit(b)).collect();
             prop_assert_eq!(decode(&bytes), expected.clone());
             prop_assert_eq!(decode_bytewise(&bytes), expected);
         }
@@ -715,7 +947,7 @@ mod tests {
                     }
                     Err(b) => {
                         bytes.push(*b);
-                        expected.push(char::from(*b));
+                        expected.push(decode_8bit(*b));
                     }
                 }
             }

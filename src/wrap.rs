@@ -23,6 +23,15 @@ use unicode_width::UnicodeWidthStr;
 
 const ESC: u8 = 0x1b;
 
+/// Columns assumed for a client that never reported its window (no NAWS).
+/// Left unwrapped, a line padded to the terminal's edge would make the
+/// terminal start a row with the user's next words, at column 0 where only
+/// system lines start (`*** admin has joined lobby`). Wrapped here, every
+/// continuation row starts at the hanging indent instead. 80 is the width
+/// terminals and MUD clients open with; a client that wraps wider (Mudlet's
+/// default is 100) only sees lines break a little early.
+pub const ASSUMED_WIDTH: usize = 80;
+
 /// Display columns of `line`, skipping SGR/CSI escape sequences (ESC '[' params final-byte) and treating each grapheme cluster by unicode-width.
 pub fn display_width(line: &str) -> usize {
     let mut width = 0;

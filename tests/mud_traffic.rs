@@ -1096,7 +1096,7 @@ fn mushclient_gets_latin1_ga_prompts_and_mccp2() {
             "client: mushclient",
             "terminal type: ANSI",
             "MTTS: 265 (ANSI, 256 colors, truecolor)",
-            "window: size not reported",
+            "window: size not reported (lines wrap at 80)",
             "charset: ISO-8859-1 (MTTS did not declare UTF-8)",
             "colors: truecolor (24-bit)",
             "compression: MCCP2 on (…)",

@@ -680,6 +680,8 @@ fn a_wide_character_and_a_combining_sequence_are_each_erased_whole_by_one_backsp
 fn backspacing_back_across_a_wrapped_row_leaves_no_stale_row() {
     let server = TestServer::start();
     let mut observer = Client::sign_on(server.addr, "watcher");
+    // Wide enough that tom's line reaches the watcher on one row.
+    observer.report_width(200);
     let tmux = Tmux::start("wrap", &Kind::Netkit.command_line(server.addr));
     sign_on(&tmux, &mut observer, "tom");
     let full_row = "x".repeat(100);

@@ -21,7 +21,8 @@ pub(super) struct Form {
     channel_text: bool,
     /// GMCP is on and `Room` was not removed.
     pub(super) roster: bool,
-    /// Columns to wrap at; 0 for none.
+    /// Columns to wrap at: the window's, or [`wrap::ASSUMED_WIDTH`] when the
+    /// client never said (never 0: see there why).
     width: usize,
 }
 
@@ -79,7 +80,10 @@ impl Session {
             class: client.class(),
             channel_text: self.negotiation.wants_gmcp(telnet, "Comm.Channel.Text"),
             roster: self.negotiation.wants_gmcp(telnet, "Room.Players"),
-            width: usize::from(client.window.0),
+            width: match client.window.0 {
+                0 => wrap::ASSUMED_WIDTH,
+                columns => usize::from(columns),
+            },
         }
     }
 
@@ -91,7 +95,7 @@ impl Session {
             && charset == Charset::Utf8
         {
             let (joined, widest) = run.joined(form.class);
-            if form.width == 0 || widest <= form.width {
+            if widest <= form.width {
                 if !joined.is_empty() {
                     self.begin_text(text_started);
                     self.writer.put_shared(joined);
@@ -146,11 +150,13 @@ impl Session {
         let class = form.class;
         let charset = self.negotiation.client().charset;
         let rendered = message.render(class);
-        let wraps = form.width > 0 && message.width(class) > form.width;
+        let wraps = message.width(class) > form.width;
         if !wraps {
             match charset {
                 Charset::Utf8 => self.writer.put_shared(rendered),
-                Charset::Latin1 => charset.encode_bytes(rendered, self.writer.pending()),
+                Charset::Latin1 | Charset::Windows1252 => {
+                    charset.encode_bytes(rendered, self.writer.pending());
+                }
             }
             return;
         }

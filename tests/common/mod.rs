@@ -210,6 +210,18 @@ impl Client {
     pub fn stream(&self) -> &TcpStream {
         &self.stream
     }
+
+    /// Reports a window `columns` wide (NAWS), as a terminal would, and waits
+    /// until tavern has read it. Without it tavern wraps at 80 columns.
+    pub fn report_width(&mut self, columns: u16) {
+        use telnet::{IAC, NAWS, WILL, sb};
+        let [high, low] = columns.to_be_bytes();
+        self.send(&[IAC, WILL, NAWS]);
+        self.send(&sb(NAWS, &[high, low, 0, 24]));
+        // Input is handled in order: the answer comes after the width.
+        self.send_line("/rooms");
+        self.expect("*** Rooms: ");
+    }
 }
 
 /// Signs on every nick, one connection each, overlapping the negotiation
@@ -263,6 +275,8 @@ impl<'a> BulkReader<'a> {
         line_for: fn(&str, usize) -> String,
         marker: &'static str,
     ) -> BulkReader<'a> {
+        // Numbered lines are checked whole: a window wide enough for them.
+        client.report_width(4096);
         // Non-blocking: a read timeout is rounded up to the kernel's tick
         // (4 ms), which would dominate the time of a test reading megabytes.
         client.stream().set_nonblocking(true).expect("non-blocking");
