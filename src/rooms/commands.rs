@@ -115,7 +115,7 @@ impl Rooms {
     }
 
     fn private(&mut self, id: MemberId, from: &Nick, to: &Nick, text: &str) {
-        let Some(&target) = self.by_nick.get(to.key()) else {
+        let Some(target) = self.holder(to) else {
             self.tell(
                 id,
                 Tone::Error,
@@ -157,10 +157,15 @@ impl Rooms {
 
     fn move_to(&mut self, id: MemberId, nick: &Nick, from: &str, target: RoomName) {
         // A room that exists is called by its own name, whatever case the
-        // user typed.
+        // user typed; a look-alike of its name (`Iobby`) is that room too,
+        // so nobody can open a room that passes for another.
         let target = self
             .rooms
             .get(target.key())
+            .or_else(|| {
+                let key = self.room_looks.get(target.look())?;
+                self.rooms.get(key)
+            })
             .map(|room| room.name.clone())
             .unwrap_or(target);
         if target.key() == from {
@@ -176,10 +181,17 @@ impl Rooms {
             .finish();
         self.broadcast(from, &notice);
         let key = target.key().to_owned();
-        self.rooms.entry(key.clone()).or_insert_with(|| Room {
-            name: target.clone(),
-            members: Vec::new(),
-        });
+        if !self.rooms.contains_key(&key) {
+            self.room_looks
+                .insert(target.look().to_owned(), key.clone());
+            self.rooms.insert(
+                key.clone(),
+                Room {
+                    name: target.clone(),
+                    members: Vec::new(),
+                },
+            );
+        }
         if let Some(member) = self.members.get_mut(&id) {
             member.room = key.clone();
         }

@@ -114,8 +114,13 @@ pub struct Rooms {
     members: HashMap<MemberId, Member>,
     /// Nick key to member: uniqueness under case folding.
     by_nick: HashMap<String, MemberId>,
+    /// Nick look (the skeleton as typed) to member: `biII` is taken while
+    /// `bill` is, though their keys differ (see [`Nick::look`]).
+    by_look: HashMap<String, MemberId>,
     /// Room key to room. The default room always exists; others while occupied.
     rooms: HashMap<String, Room>,
+    /// Room look to room key: `/join Iobby` is the lobby.
+    room_looks: HashMap<String, String>,
     next_id: MemberId,
     /// Members whose delivery failed, removed at the next flush (removal
     /// itself delivers notices, which may fail too).
@@ -135,6 +140,10 @@ const RUN_LINES: usize = 64;
 impl Rooms {
     pub fn new(default_room: RoomName) -> Rooms {
         let mut rooms = HashMap::new();
+        let room_looks = HashMap::from([(
+            default_room.look().to_owned(),
+            default_room.key().to_owned(),
+        )]);
         rooms.insert(
             default_room.key().to_owned(),
             Room {
@@ -146,7 +155,9 @@ impl Rooms {
             default_room,
             members: HashMap::new(),
             by_nick: HashMap::new(),
+            by_look: HashMap::new(),
             rooms,
+            room_looks,
             next_id: 1,
             failed: Vec::new(),
             run: None,
@@ -246,7 +257,7 @@ impl Rooms {
     }
 
     fn join(&mut self, nick: Nick, outbox: Outbox, now: Instant) -> Result<MemberId, Taken> {
-        if self.by_nick.contains_key(nick.key()) {
+        if self.holder(&nick).is_some() {
             return Err(Taken(nick.as_str().to_owned()));
         }
         let id = self.next_id;
@@ -254,6 +265,7 @@ impl Rooms {
         let room_key = self.default_room.key().to_owned();
         info!(nick = %nick, room = %self.default_room, "signed on");
         self.by_nick.insert(nick.key().to_owned(), id);
+        self.by_look.insert(nick.look().to_owned(), id);
         self.members.insert(
             id,
             Member {
@@ -314,8 +326,11 @@ impl Rooms {
         self.push_run();
         if let Some(room) = self.rooms.get_mut(key) {
             room.members.retain(|&m| m != id);
-            if room.members.is_empty() && key != self.default_room.key() {
-                self.rooms.remove(key);
+            if room.members.is_empty()
+                && key != self.default_room.key()
+                && let Some(room) = self.rooms.remove(key)
+            {
+                self.room_looks.remove(room.name.look());
             }
         }
     }
@@ -328,7 +343,7 @@ impl Rooms {
             // own Leave arrived): one leave notice only.
             return;
         };
-        self.by_nick.remove(member.nick.key());
+        self.forget_nick(id, &member.nick);
         self.exit_room(id, &member.room);
         if reason == LeaveReason::NotReading {
             member.outbox.kill.cancel();
@@ -376,16 +391,19 @@ impl Rooms {
         };
         let old = member.nick.clone();
         let room = member.room.clone();
-        match self.by_nick.get(nick.key()) {
-            Some(&owner) if owner != id => return Err(Taken(nick.as_str().to_owned())),
-            _ => {}
+        // A different case of one's own nick (bill → Bill) is one's own.
+        let someone_else = |owner: Option<&MemberId>| owner.is_some_and(|&o| o != id);
+        if someone_else(self.by_nick.get(nick.key())) || someone_else(self.by_look.get(nick.look()))
+        {
+            return Err(Taken(nick.as_str().to_owned()));
         }
         if old.as_str() == nick.as_str() {
             self.tell(id, Tone::Info, &format!("You are already called {nick}."));
             return Ok(());
         }
-        self.by_nick.remove(old.key());
+        self.forget_nick(id, &old);
         self.by_nick.insert(nick.key().to_owned(), id);
+        self.by_look.insert(nick.look().to_owned(), id);
         if let Some(member) = self.members.get_mut(&id) {
             member.nick = nick.clone();
         }
@@ -402,6 +420,25 @@ impl Rooms {
             .finish();
         self.broadcast(&room, &notice);
         Ok(())
+    }
+
+    /// Who holds `nick` or a look-alike of it: the same key, or failing
+    /// that the same look.
+    fn holder(&self, nick: &Nick) -> Option<MemberId> {
+        self.by_nick
+            .get(nick.key())
+            .or_else(|| self.by_look.get(nick.look()))
+            .copied()
+    }
+
+    /// Frees member `id`'s hold on `nick` (its key and its look).
+    fn forget_nick(&mut self, id: MemberId, nick: &Nick) {
+        if self.by_nick.get(nick.key()) == Some(&id) {
+            self.by_nick.remove(nick.key());
+        }
+        if self.by_look.get(nick.look()) == Some(&id) {
+            self.by_look.remove(nick.look());
+        }
     }
 
     /// The display name of room `key` (the key itself if it is gone).

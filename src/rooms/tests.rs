@@ -85,6 +85,91 @@ fn a_nick_is_taken_under_case_folding() {
     );
 }
 
+fn rename(rooms: &mut Rooms, member: &Member, nick: &str, now: Instant) -> Result<(), Taken> {
+    let (reply, mut answer) = oneshot::channel();
+    rooms.apply(
+        Request::Rename {
+            id: member.id,
+            nick: Nick::parse(nick, 16).unwrap(),
+            reply,
+        },
+        now,
+    );
+    answer.try_recv().unwrap()
+}
+
+#[test]
+fn a_look_alike_through_a_capital_i_is_taken_at_sign_on_and_rename() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let bill = join(&mut rooms, "bill", 8, now).unwrap();
+    let ian = join(&mut rooms, "Ian", 8, now).unwrap();
+    for (nick, taken) in [
+        ("biII", true),
+        ("lan", true),
+        ("BILL", true),
+        ("ball", false),
+    ] {
+        let joined = join(&mut rooms, nick, 8, now);
+        assert_eq!(joined.is_err(), taken, "{nick}");
+    }
+    // Renames: to a look-alike of someone else, refused; to another case of
+    // one's own nick, or a look-alike of it, allowed.
+    assert_eq!(
+        rename(&mut rooms, &ian, "bilI", now),
+        Err(Taken("bilI".into()))
+    );
+    assert_eq!(rename(&mut rooms, &bill, "Bill", now), Ok(()));
+    assert_eq!(rename(&mut rooms, &bill, "BiII", now), Ok(()));
+    // The old nick's hold is gone with it: "Bill"'s look no longer blocks.
+    assert_eq!(
+        rename(&mut rooms, &ian, "Bill", now),
+        Err(Taken("Bill".into()))
+    );
+    assert_eq!(rename(&mut rooms, &bill, "william", now), Ok(()));
+    assert_eq!(rename(&mut rooms, &ian, "bilI", now), Ok(()));
+}
+
+#[test]
+fn joining_a_look_alike_of_a_room_joins_that_room() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    command(
+        &mut rooms,
+        &ann,
+        RoomCommand::Join(RoomName::parse("Iobby").unwrap()),
+        now,
+    );
+    assert!(drain(&mut ann).contains("You are already in lobby."));
+    command(
+        &mut rooms,
+        &ann,
+        RoomCommand::Join(RoomName::parse("paypal").unwrap()),
+        now,
+    );
+    let bob = join(&mut rooms, "bob", 64, now).unwrap();
+    command(
+        &mut rooms,
+        &bob,
+        RoomCommand::Join(RoomName::parse("paypaI").unwrap()),
+        now,
+    );
+    assert!(drain(&mut ann).contains("bob has joined paypal"));
+    assert_eq!(rooms.stats().rooms, 1);
+    // Gone with its last member, look and all.
+    for member in [&ann, &bob] {
+        rooms.apply(
+            Request::Leave {
+                id: member.id,
+                reason: LeaveReason::Quit(None),
+            },
+            now,
+        );
+    }
+    assert!(rooms.rooms.len() == 1 && rooms.room_looks.len() == 1);
+}
+
 #[test]
 fn chat_reaches_the_sender_and_the_room_but_not_other_rooms() {
     let now = Instant::now();
