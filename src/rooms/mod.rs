@@ -26,6 +26,7 @@
 
 mod commands;
 mod handle;
+mod listing;
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -479,6 +480,20 @@ impl Rooms {
                 &Delivery::One(Arc::clone(line)),
                 &mut self.failed,
             );
+        }
+    }
+
+    /// A command's answer to member `id` (about `bytes` of text), as one
+    /// unit counted by its size: a long answer (bounded by its builder, see
+    /// `listing.rs`) is not why its asker is dropped.
+    fn reply(&mut self, id: MemberId, (lines, bytes): (Vec<Arc<Message>>, usize)) {
+        self.push_run();
+        if lines.is_empty() {
+            return;
+        }
+        let delivery = Delivery::reply(lines, bytes);
+        if let Some(member) = self.members.get(&id) {
+            deliver(id, member, &delivery, &mut self.failed);
         }
     }
 

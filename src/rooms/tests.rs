@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 
 use super::*;
 use crate::command::RoomCommand;
+use crate::mailbox::Delivery;
 
 struct Member {
     id: MemberId,
@@ -168,6 +169,41 @@ fn joining_a_look_alike_of_a_room_joins_that_room() {
         );
     }
     assert!(rooms.rooms.len() == 1 && rooms.room_looks.len() == 1);
+}
+
+#[test]
+fn who_in_a_room_bigger_than_the_askers_queue_is_one_reply_and_keeps_the_asker() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    // The asker's queue holds 8 lines, read as the crowd arrives (the
+    // crowd's hold all the join notices and are never read).
+    let mut asker = join(&mut rooms, "asker", 8, now).unwrap();
+    let mut crowd = Vec::new();
+    for i in 0..2000 {
+        crowd.push(join(&mut rooms, &format!("u{i:04}"), 4096, now).unwrap());
+        while asker.lines.try_recv().is_some() {}
+    }
+    // Each answer, however long, is one unit in that queue.
+    for all in [false, true] {
+        command(&mut rooms, &asker, RoomCommand::Who { all }, now);
+        let delivery = asker.lines.try_recv().expect("an answer");
+        assert!(matches!(delivery, Delivery::Reply { .. }), "{delivery:?}");
+        let text: String = delivery
+            .messages()
+            .iter()
+            .map(|m| String::from_utf8_lossy(m.render(render::Class::PLAIN)).into_owned())
+            .collect();
+        assert!(text.starts_with("*** In lobby: 2001 people\r\n"), "{text}");
+        for member in ["asker", "u0000", "u0999", "u1999"] {
+            assert!(text.contains(member), "{member} missing");
+        }
+        assert!(!text.contains("more people"), "cut: {text}");
+    }
+    command(&mut rooms, &asker, RoomCommand::Rooms, now);
+    assert!(drain(&mut asker).starts_with("*** Rooms: lobby (2001)"));
+    assert_eq!(rooms.stats().online, 2001);
+    assert!(!asker.kill.is_cancelled());
+    drop(crowd);
 }
 
 #[test]
