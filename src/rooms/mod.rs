@@ -99,6 +99,10 @@ struct Member {
     /// about to be removed, gets nothing more, and is logged once (a mass
     /// disconnect must not log, or retry, once per member per notice).
     failing: Cell<bool>,
+    /// The server is stopping and this member's session has handed over
+    /// its last lines and left; it stays, and hears the others' last lines,
+    /// until every member has (see [`Rooms::flush`]).
+    closing: bool,
 }
 
 #[derive(Debug)]
@@ -129,6 +133,9 @@ pub struct Rooms {
     /// Lines for one room not yet pushed to its members (see the module
     /// docs): the room's key and the lines.
     run: Option<(String, Vec<Arc<Message>>)>,
+    /// Members that left because the server is stopping and are kept until
+    /// all have (their `closing` is set).
+    closing: usize,
 }
 
 /// Requests handled before the lines they made are pushed: bounds how long
@@ -162,6 +169,7 @@ impl Rooms {
             next_id: 1,
             failed: Vec::new(),
             run: None,
+            closing: 0,
         }
     }
 
@@ -208,6 +216,10 @@ impl Rooms {
                     self.send_roster(id, &room);
                 }
             }
+            Request::Leave {
+                id,
+                reason: LeaveReason::Shutdown,
+            } => self.leave_at_shutdown(id),
             Request::Leave { id, reason } => self.remove(id, reason),
             Request::Stats { reply } => {
                 let _ = reply.send(self.stats());
@@ -216,7 +228,9 @@ impl Rooms {
     }
 
     /// Delivers the current run, then removes the members whose delivery
-    /// failed (their leave notices go out too, and may fail in turn).
+    /// failed (their leave notices go out too, and may fail in turn), and,
+    /// once every member has left because the server is stopping, all of
+    /// them.
     pub fn flush(&mut self) {
         loop {
             self.push_run();
@@ -224,6 +238,27 @@ impl Rooms {
                 break;
             };
             self.remove(id, reason);
+        }
+        if self.closing > 0 && self.closing >= self.members.len() {
+            let ids: Vec<MemberId> = self.members.keys().copied().collect();
+            for id in ids {
+                self.remove(id, LeaveReason::Shutdown);
+            }
+        }
+    }
+
+    /// Member `id` leaves because the server is stopping, after handing over
+    /// the lines it still held (flood control's). Sessions stop all at once,
+    /// so another member's last lines may still be on their way: the member
+    /// stays, hearing them, until every member has left this way (or gone
+    /// otherwise), and then all go together, with no leave notices. A
+    /// session that never says so delays the others by at most their own
+    /// wait for the room manager (the goodbye's timeout).
+    fn leave_at_shutdown(&mut self, id: MemberId) {
+        if let Some(member) = self.members.get_mut(&id)
+            && !std::mem::replace(&mut member.closing, true)
+        {
+            self.closing += 1;
         }
     }
 
@@ -276,6 +311,7 @@ impl Rooms {
                 away: None,
                 last_active: now,
                 failing: Cell::new(false),
+                closing: false,
             },
         );
         let others = self.enter(&room_key, id);
@@ -344,6 +380,9 @@ impl Rooms {
             // own Leave arrived): one leave notice only.
             return;
         };
+        if member.closing {
+            self.closing -= 1;
+        }
         self.forget_nick(id, &member.nick);
         self.exit_room(id, &member.room);
         if reason == LeaveReason::NotReading {

@@ -207,6 +207,59 @@ fn who_in_a_room_bigger_than_the_askers_queue_is_one_reply_and_keeps_the_asker()
 }
 
 #[test]
+fn at_shutdown_everyone_stays_until_all_have_handed_over_their_last_lines() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
+    let cy = join(&mut rooms, "cy", 64, now).unwrap();
+    drain(&mut ann);
+    drain(&mut bob);
+    let leave = |rooms: &mut Rooms, member: &Member| {
+        rooms.apply(
+            Request::Leave {
+                id: member.id,
+                reason: LeaveReason::Shutdown,
+            },
+            now,
+        );
+    };
+    // ann's session stopped first; bob's last lines come after.
+    leave(&mut rooms, &ann);
+    rooms.apply(
+        Request::Say {
+            id: bob.id,
+            text: "last words".into(),
+        },
+        now,
+    );
+    leave(&mut rooms, &bob);
+    assert_eq!(rooms.stats().online, 3);
+    assert!(drain(&mut ann).contains("bob: last words"));
+    // cy goes another way meanwhile: the rest still wait for nobody else.
+    rooms.apply(
+        Request::Leave {
+            id: cy.id,
+            reason: LeaveReason::ConnectionLost,
+        },
+        now,
+    );
+    assert_eq!(rooms.stats().online, 0);
+    // No notices for each other; each queue is closed after its lines.
+    assert_eq!(
+        drain(&mut bob),
+        "bob: last words\r\n*** cy lost their connection\r\n"
+    );
+    assert_eq!(drain(&mut ann), "*** cy lost their connection\r\n");
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(matches!(
+        std::pin::pin!(ann.lines.recv()).poll(&mut cx),
+        std::task::Poll::Ready(None)
+    ));
+}
+
+#[test]
 fn chat_reaches_the_sender_and_the_room_but_not_other_rooms() {
     let now = Instant::now();
     let mut rooms = rooms();

@@ -120,7 +120,8 @@ struct Session {
     roster_wish: bool,
     /// The port the client connected to, for MSSP.
     port: u16,
-    /// Flood control for typed lines; while a line waits, input is not read.
+    /// Flood control for typed lines; while its queue is full, input is not
+    /// read.
     flood: FloodControl<Line>,
     /// This connection's place under the connection limits, freed on drop.
     _permit: Option<Permit>,
@@ -234,7 +235,7 @@ impl Session {
                         None => return End::NotReading,
                     }
                 }
-                event = self.input.next(), if can_take_work && !self.flood.is_holding() => {
+                event = self.input.next(), if can_take_work && !self.flood.is_full() => {
                     match event {
                         Some(Ok(event)) => {
                             // Boxed: the sign-on and command paths hold
@@ -384,6 +385,8 @@ impl Session {
                     }
                     return None;
                 }
+                // Only once the connection is ending (see `hand_over`).
+                Offered::Dropped => return None,
             },
             Phase::Negotiating | Phase::SigningOn => line,
         };
@@ -430,9 +433,21 @@ impl Session {
             End::NegotiationFlood => Some(LeaveReason::ConnectionLost),
             End::SignOnTimeout => None,
         };
-        if let (Phase::Chatting(id), Some(reason)) = (self.phase, reason) {
+        if let (Phase::Chatting(id), Some(mut reason)) = (self.phase, reason) {
             let keep = matches!(end, End::Quit(_) | End::Shutdown);
-            if matches!(end, End::ConnectionLost | End::NotReading) {
+            // Lines read and not yet handled were promised ("delayed, not
+            // lost"): they go to the room before the leave. Not after /quit
+            // (what was typed after it is not sent), nor once the room
+            // manager has dropped this member (not reading).
+            let mut handed_over = 0;
+            if !matches!(end, End::Quit(_) | End::NotReading) {
+                let (lines, quit) = self.hand_over().await;
+                handed_over = lines;
+                if let Some(End::Quit(message)) = quit {
+                    reason = LeaveReason::Quit(message);
+                }
+            }
+            if matches!(end, End::ConnectionLost | End::NotReading) && handed_over == 0 {
                 // Nobody will read what is still coming: close the queue at
                 // once, so the room manager's deliveries fail fast (and the
                 // member goes) instead of filling it while this session
