@@ -1,17 +1,17 @@
 //! Per-connection and per-address limits that are not a buffer size: flood
 //! control for typed lines (a token bucket, and [`FloodControl`], which holds
-//! the one line waiting its turn), and admission: the count of connections
-//! in all and per address, and the rate at which one address may open new
-//! ones ([`ConnectRates`]). Addresses are counted by [`AddressGroup`] (an
-//! IPv6 /64 is one address). Sans-IO where it can be: flood control and the
-//! connection rate take the time as a parameter.
+//! the lines waiting their turn, at most a burst of them), and admission: the
+//! count of connections in all and per address, and the rate at which one
+//! address may open new ones ([`ConnectRates`]). Addresses are counted by
+//! [`AddressGroup`] (an IPv6 /64 is one address). Sans-IO where it can be:
+//! flood control and the connection rate take the time as a parameter.
 //!
 //! The connection count is the one piece of state shared across sessions
 //! outside the room manager; it changes only when a connection opens or
 //! closes (never per line), so one small mutex in one place is simpler than a
 //! task of its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -61,19 +61,39 @@ impl TokenBucket {
     }
 }
 
-/// Flood control for one connection's typed lines: the bucket, the one line
-/// waiting for its token, and whether the user has been told. The session
-/// reads no input while a line waits, so nothing more piles up: one line is
-/// all it ever holds.
+/// Most lines flood control holds for one connection, whatever
+/// `flood_burst` says: with lines of up to 4 × `max_line_length` bytes, a
+/// few hundred KiB at most.
+pub(crate) const MAX_FLOOD_QUEUE: usize = 64;
+
+/// Flood control for one connection's typed lines: the bucket, the queue of
+/// lines waiting for their tokens, and whether the user has been told.
+///
+/// The queue holds at most `flood_burst` lines (and never more than
+/// [`MAX_FLOOD_QUEUE`]); the session reads no input while it is full, so
+/// nothing more piles up. When the connection ends (the client closed, or
+/// the server is stopping), what waits here was promised ("delayed, not
+/// lost"): [`FloodControl::close`] stops the pacing, the lines already read
+/// join the queue while there is room, and [`FloodControl::take_all`] hands
+/// them over at once. That is at most one burst more, which flood control
+/// lets through at once after any quiet spell anyway.
 #[derive(Debug)]
 pub(crate) struct FloodControl<T> {
     bucket: TokenBucket,
-    /// A line over the limit and when it may go; boxed, as it is rare and
-    /// the session's state is in every idle connection.
-    waiting: Option<Box<(T, Instant)>>,
+    /// Lines over the limit, in order, each with when it may go. Emptied
+    /// storage is given back (see `take_due`): the session's state is in
+    /// every idle connection.
+    waiting: VecDeque<(T, Instant)>,
+    /// Most lines `waiting` holds (see the type's docs).
+    capacity: u16,
     /// The user was told lines are delayed, in this burst (reset by the
     /// first line that goes through at once).
     told: bool,
+    /// The connection is ending: lines offered now wait without pacing, to
+    /// be handed over, or are dropped (and counted) once the queue is full.
+    closing: bool,
+    /// Lines dropped while closing, for the one log line that says so.
+    dropped: u32,
 }
 
 /// What became of a line offered to [`FloodControl`].
@@ -84,55 +104,101 @@ pub(crate) enum Offered<T> {
     /// Over the limit: it waits `wait`; `tell` is true for the first line
     /// of a burst, whose user should be told (once, not per line).
     Delayed { wait: Duration, tell: bool },
+    /// The connection is ending and the queue is full: the line is dropped
+    /// (counted in [`FloodControl::dropped`]).
+    Dropped,
 }
 
 impl<T> FloodControl<T> {
-    /// `rate` lines a second after a burst of `burst`; rate 0 is no limit.
+    /// `rate` lines a second after a burst of `burst`, with up to `burst`
+    /// lines waiting; rate 0 is no limit.
     pub(crate) fn new(rate: u32, burst: u32, now: Instant) -> FloodControl<T> {
+        let capacity = usize::try_from(burst)
+            .unwrap_or(MAX_FLOOD_QUEUE)
+            .clamp(1, MAX_FLOOD_QUEUE);
         FloodControl {
             bucket: TokenBucket::new(rate, burst, now),
-            waiting: None,
+            waiting: VecDeque::new(),
+            capacity: u16::try_from(capacity).unwrap_or(u16::MAX),
             told: false,
+            closing: false,
+            dropped: 0,
         }
     }
 
-    /// Offers a line typed at `now`. A line may be offered only while none
-    /// waits (the caller stops reading meanwhile); one offered anyway
-    /// replaces nothing and goes through at once, as losing it would be
-    /// worse than letting it past.
+    /// Offers a line typed at `now`. While lines wait, a new one waits
+    /// behind them, so lines keep their order. The caller offers none while
+    /// the queue [is full](FloodControl::is_full); one offered anyway still
+    /// waits its turn (losing it would be worse than passing the bound by
+    /// one).
     pub(crate) fn offer(&mut self, line: T, now: Instant) -> Offered<T> {
-        if self.waiting.is_some() {
-            return Offered::Now(line);
+        if self.closing {
+            if self.is_full() {
+                self.dropped = self.dropped.saturating_add(1);
+                return Offered::Dropped;
+            }
+            self.waiting.push_back((line, now));
+            return Offered::Delayed {
+                wait: Duration::ZERO,
+                tell: false,
+            };
         }
-        match self.bucket.take(now) {
-            None => {
+        let wait = self.bucket.take(now);
+        let last_due = self.waiting.back().map(|waiting| waiting.1);
+        let due = match (wait, last_due) {
+            (None, None) => {
                 self.told = false;
-                Offered::Now(line)
+                return Offered::Now(line);
             }
-            Some(wait) => {
-                let tell = !std::mem::replace(&mut self.told, true);
-                self.waiting = Some(Box::new((line, now + wait)));
-                Offered::Delayed { wait, tell }
-            }
+            // Never before the line ahead of it.
+            (wait, last) => (now + wait.unwrap_or_default()).max(last.unwrap_or(now)),
+        };
+        let tell = !std::mem::replace(&mut self.told, true);
+        self.waiting.push_back((line, due));
+        Offered::Delayed {
+            wait: due.saturating_duration_since(now),
+            tell,
         }
     }
 
-    /// When the waiting line may go, if one waits.
+    /// When the first waiting line may go, if one waits.
     pub(crate) fn due(&self) -> Option<Instant> {
-        self.waiting.as_ref().map(|waiting| waiting.1)
+        self.waiting.front().map(|waiting| waiting.1)
     }
 
-    /// Whether a line waits (input is not read meanwhile).
-    pub(crate) fn is_holding(&self) -> bool {
-        self.waiting.is_some()
+    /// Whether the queue is full (input is not read meanwhile).
+    pub(crate) fn is_full(&self) -> bool {
+        self.waiting.len() >= usize::from(self.capacity)
     }
 
-    /// The waiting line, if its time has come by `now`.
+    /// The first waiting line, if its time has come by `now`.
     pub(crate) fn take_due(&mut self, now: Instant) -> Option<T> {
         if self.due()? > now {
             return None;
         }
-        self.waiting.take().map(|waiting| waiting.0)
+        let line = self.waiting.pop_front().map(|waiting| waiting.0);
+        if self.waiting.is_empty() {
+            self.waiting = VecDeque::new();
+        }
+        line
+    }
+
+    /// The connection is ending: from now on lines wait without pacing
+    /// until the queue is full, and are dropped (counted) after that.
+    pub(crate) fn close(&mut self) {
+        self.closing = true;
+    }
+
+    /// Every waiting line, in order, at once (the connection is ending).
+    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = T> + use<T> {
+        std::mem::take(&mut self.waiting)
+            .into_iter()
+            .map(|waiting| waiting.0)
+    }
+
+    /// Lines dropped while closing because the queue was full.
+    pub(crate) fn dropped(&self) -> u32 {
+        self.dropped
     }
 }
 
@@ -412,36 +478,40 @@ mod tests {
     }
 
     #[test]
-    fn flood_control_holds_one_line_and_tells_once_per_burst() {
+    fn flood_control_queues_lines_in_order_and_tells_once_per_burst() {
         let start = Instant::now();
         let mut flood = FloodControl::new(2, 2, start);
         assert_eq!(flood.offer("a", start), Offered::Now("a"));
         assert_eq!(flood.offer("b", start), Offered::Now("b"));
-        assert!(!flood.is_holding());
+        assert!(!flood.is_full());
         assert_eq!(flood.due(), None);
         let wait = Duration::from_millis(500);
         assert_eq!(
             flood.offer("c", start),
             Offered::Delayed { wait, tell: true }
         );
-        assert!(flood.is_holding());
+        assert!(!flood.is_full());
         assert_eq!(flood.due(), Some(start + wait));
+        // A second waits behind it, not told again; the queue (the burst,
+        // 2) is then full.
+        assert_eq!(
+            flood.offer("d", start),
+            Offered::Delayed {
+                wait: wait * 2,
+                tell: false
+            }
+        );
+        assert!(flood.is_full());
         // Not yet due: it stays.
         assert_eq!(flood.take_due(start + wait / 2), None);
-        assert!(flood.is_holding());
         assert_eq!(flood.take_due(start + wait), Some("c"));
-        assert!(!flood.is_holding());
-        // Still in the same burst: delayed again, but not told again.
-        let now = start + wait;
-        assert!(matches!(
-            flood.offer("d", now),
-            Offered::Delayed { tell: false, .. }
-        ));
-        let due = flood.due().unwrap();
-        assert_eq!(flood.take_due(due), Some("d"));
+        assert!(!flood.is_full());
+        assert_eq!(flood.take_due(start + wait), None);
+        assert_eq!(flood.take_due(start + wait * 2), Some("d"));
+        assert_eq!(flood.due(), None);
         // A quiet spell: the next line goes at once and a later burst is
         // told again.
-        let later = due + Duration::from_secs(10);
+        let later = start + Duration::from_secs(10);
         assert_eq!(flood.offer("e", later), Offered::Now("e"));
         assert_eq!(flood.offer("f", later), Offered::Now("f"));
         assert!(matches!(
@@ -451,13 +521,69 @@ mod tests {
     }
 
     #[test]
-    fn a_line_offered_while_one_waits_is_not_lost() {
+    fn a_line_never_overtakes_one_that_waits() {
         let start = Instant::now();
+        let mut flood = FloodControl::new(1, 3, start);
+        for line in 0..3 {
+            assert_eq!(flood.offer(line, start), Offered::Now(line));
+        }
+        assert!(matches!(flood.offer(3, start), Offered::Delayed { .. }));
+        // Much later the bucket is full again, but 3 has not been taken:
+        // 4 waits behind it rather than going first.
+        let later = start + Duration::from_secs(60);
+        assert!(matches!(flood.offer(4, later), Offered::Delayed { .. }));
+        assert_eq!(flood.take_due(later), Some(3));
+        assert_eq!(flood.take_due(later), Some(4));
+        // One offered while full still waits its turn.
         let mut flood = FloodControl::new(1, 1, start);
         assert_eq!(flood.offer(1, start), Offered::Now(1));
         assert!(matches!(flood.offer(2, start), Offered::Delayed { .. }));
-        assert_eq!(flood.offer(3, start), Offered::Now(3));
-        assert_eq!(flood.take_due(start + Duration::from_secs(5)), Some(2));
+        assert!(flood.is_full());
+        assert!(matches!(flood.offer(3, start), Offered::Delayed { .. }));
+        let end = start + Duration::from_secs(5);
+        assert_eq!(flood.take_due(end), Some(2));
+        assert_eq!(flood.take_due(end), Some(3));
+    }
+
+    #[test]
+    fn at_the_end_lines_wait_unpaced_up_to_the_bound_and_are_handed_over_in_order() {
+        let start = Instant::now();
+        let mut flood = FloodControl::new(1, 3, start);
+        for line in 0..3 {
+            assert_eq!(flood.offer(line, start), Offered::Now(line));
+        }
+        assert!(matches!(flood.offer(3, start), Offered::Delayed { .. }));
+        flood.close();
+        assert!(matches!(
+            flood.offer(4, start),
+            Offered::Delayed { tell: false, .. }
+        ));
+        assert!(matches!(flood.offer(5, start), Offered::Delayed { .. }));
+        // The queue (the burst, 3) is full: the rest is dropped and counted.
+        assert_eq!(flood.offer(6, start), Offered::Dropped);
+        assert_eq!(flood.offer(7, start), Offered::Dropped);
+        assert_eq!(flood.dropped(), 2);
+        assert_eq!(flood.take_all().collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(flood.take_all().count(), 0);
+    }
+
+    #[test]
+    fn the_queue_is_the_burst_but_never_more_than_its_bound() {
+        let now = Instant::now();
+        for (burst, capacity) in [
+            (0, 1),
+            (1, 1),
+            (10, 10),
+            (64, 64),
+            (100_000, MAX_FLOOD_QUEUE),
+        ] {
+            let mut flood = FloodControl::new(1, burst, now);
+            flood.close();
+            let held = (0..100_000)
+                .take_while(|&line| flood.offer(line, now) != Offered::Dropped)
+                .count();
+            assert_eq!(held, capacity, "burst {burst}");
+        }
     }
 
     #[test]

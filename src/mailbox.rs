@@ -10,7 +10,12 @@
 //!
 //! It is bounded in lines, not in pushes: a [`Delivery::Run`] of 40 lines
 //! shared by a room counts as 40 against the member's `outbound_queue`, so a
-//! client that stops reading pins at most that many lines, as before.
+//! client that stops reading pins at most that many lines, as before. A
+//! [`Delivery::Reply`], a command's answer to its asker alone, counts by its
+//! size instead ([`REPLY_BYTES_PER_LINE`] bytes to a line, at least one): a
+//! `/who` of 2,000 people in 200 lines counts as 4, so a long answer is not
+//! what drops its asker, while a client that asks for listing after listing
+//! and reads none still pins a bounded amount.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -25,14 +30,29 @@ use crate::render::{Message, Run};
 pub enum Delivery {
     One(Arc<Message>),
     Run(Arc<Run>),
+    /// A command's answer to one member (a `/who` listing), counted by its
+    /// size, not its lines (see the module docs). Its builder bounds its
+    /// size (`rooms/listing.rs`).
+    Reply {
+        /// The answer's lines.
+        run: Arc<Run>,
+        /// What it counts for against the queue's bound.
+        weight: usize,
+    },
 }
+
+/// Bytes of a [`Delivery::Reply`] that count as one line against a
+/// member's queue: about what the longest typed line takes (1,000
+/// characters of up to 4 bytes), so a queue full of replies pins no more
+/// than one full of chat lines.
+pub const REPLY_BYTES_PER_LINE: usize = 4096;
 
 impl Delivery {
     /// The lines in order.
     pub fn messages(&self) -> &[Arc<Message>] {
         match self {
             Delivery::One(message) => std::slice::from_ref(message),
-            Delivery::Run(run) => run.messages(),
+            Delivery::Run(run) | Delivery::Reply { run, .. } => run.messages(),
         }
     }
 
@@ -41,6 +61,15 @@ impl Delivery {
         match self {
             Delivery::One(_) => 1,
             Delivery::Run(run) => run.messages().len(),
+            Delivery::Reply { weight, .. } => *weight,
+        }
+    }
+
+    /// An answer of `lines` holding about `bytes` of text.
+    pub fn reply(lines: Vec<Arc<Message>>, bytes: usize) -> Delivery {
+        Delivery::Reply {
+            run: Arc::new(Run::new(lines)),
+            weight: 1 + bytes / REPLY_BYTES_PER_LINE,
         }
     }
 }
@@ -232,6 +261,23 @@ mod tests {
         assert_eq!(rx.try_recv().map(|d| d.len()), Some(4));
         assert_eq!(rx.try_recv().map(|d| d.len()), Some(6));
         assert!(rx.try_recv().is_none());
+    }
+
+    #[test]
+    fn a_reply_counts_by_its_size_not_its_lines() {
+        let (tx, mut rx) = mailbox(8);
+        // 500 short lines: 3,000 bytes, one line's worth.
+        let short = || Delivery::reply((0..500).map(|_| line("x")).collect(), 3000);
+        assert_eq!(short().len(), 1);
+        assert_eq!(tx.push(run(6)), Ok(()));
+        assert_eq!(tx.push(short()), Ok(()));
+        assert_eq!(tx.push(short()), Ok(()));
+        assert_eq!(tx.push(short()), Err(PushError::Full));
+        assert_eq!(rx.try_recv().map(|d| d.len()), Some(6));
+        assert_eq!(rx.try_recv().map(|d| d.messages().len()), Some(500));
+        // 64 KiB of answer counts as 17 lines.
+        let long = Delivery::reply(vec![line("x")], 64 * 1024);
+        assert_eq!(long.len(), 17);
     }
 
     #[test]

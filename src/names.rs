@@ -122,7 +122,8 @@ impl NameError {
     }
 }
 
-/// A nickname that passed the rules. `key` is what uniqueness is decided on.
+/// A nickname that passed the rules. `key` and `look` are what uniqueness
+/// is decided on: two nicks clash if either is the same.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Nick {
     /// The name as shown to others: the user's input, trimmed and
@@ -130,6 +131,9 @@ pub struct Nick {
     display: String,
     /// The case-folded form that decides whether two nicks clash.
     key: String,
+    /// The confusable skeleton of the name as typed: it keeps what case
+    /// folding loses (`I` looks like `l`, `i` does not).
+    look: String,
 }
 
 impl Nick {
@@ -137,8 +141,8 @@ impl Nick {
     /// the grapheme clusters and the display columns (see
     /// `Config::max_nick_length`).
     pub fn parse(input: &str, max_graphemes: usize) -> Result<Nick, NameError> {
-        let (display, key) = parse_name(input.trim(), NameKind::Nick, max_graphemes)?;
-        Ok(Nick { display, key })
+        let (display, key, look) = parse_name(input.trim(), NameKind::Nick, max_graphemes)?;
+        Ok(Nick { display, key, look })
     }
 
     /// The nickname as shown (NFC-normalized input).
@@ -153,6 +157,19 @@ impl Nick {
     /// folding again, NFC: names a reader cannot tell apart are one name.
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// The skeleton of the name as typed: "biII" and "bill" share one,
+    /// though their keys differ ("biii", "bill"). See [`Nick::looks_like`].
+    pub fn look(&self) -> &str {
+        &self.look
+    }
+
+    /// Whether the two may not be held at once: the same key (case, look-alike
+    /// letters of either case) or the same skeleton as typed (`I` and `l`).
+    #[cfg(test)]
+    pub fn looks_like(&self, other: &Nick) -> bool {
+        self.key == other.key || self.look == other.look
     }
 }
 
@@ -171,6 +188,9 @@ pub struct RoomName {
     display: String,
     /// The case-folded form that decides whether two rooms are the same room.
     key: String,
+    /// The skeleton of the name as typed, as for [`Nick::look`]: "Iobby"
+    /// is "lobby".
+    look: String,
 }
 
 impl RoomName {
@@ -179,8 +199,8 @@ impl RoomName {
     pub fn parse(input: &str) -> Result<RoomName, NameError> {
         let trimmed = input.trim();
         let bare = trimmed.strip_prefix('#').unwrap_or(trimmed);
-        let (display, key) = parse_name(bare, NameKind::Room, MAX_ROOM_GRAPHEMES)?;
-        Ok(RoomName { display, key })
+        let (display, key, look) = parse_name(bare, NameKind::Room, MAX_ROOM_GRAPHEMES)?;
+        Ok(RoomName { display, key, look })
     }
 
     /// The room name as shown, without a leading '#'.
@@ -193,6 +213,12 @@ impl RoomName {
     pub fn key(&self) -> &str {
         &self.key
     }
+
+    /// The skeleton of the name as typed; a room whose look is another's
+    /// is that room, as for [`Nick::look`].
+    pub fn look(&self) -> &str {
+        &self.look
+    }
 }
 
 impl fmt::Display for RoomName {
@@ -203,8 +229,12 @@ impl fmt::Display for RoomName {
 
 /// The shared rules, applied to input the caller has already trimmed (so that
 /// a room's "# lobby" keeps the space it must be refused for); returns the
-/// display form and the key.
-fn parse_name(input: &str, kind: NameKind, max: usize) -> Result<(String, String), NameError> {
+/// display form, the key and the look.
+fn parse_name(
+    input: &str,
+    kind: NameKind,
+    max: usize,
+) -> Result<(String, String, String), NameError> {
     let display: String = input.nfc().collect();
     if display.is_empty() {
         return Err(NameError::Empty { kind });
@@ -232,7 +262,12 @@ fn parse_name(input: &str, kind: NameKind, max: usize) -> Result<(String, String
     let folded = caseless::default_case_fold_str(&display);
     let skeleton: String = unicode_security::skeleton(&folded).collect();
     let key = caseless::default_case_fold_str(&skeleton).nfc().collect();
-    Ok((display, key))
+    // Folding first loses likenesses that depend on case: `I` (capital i)
+    // looks like `l`, but folds to `i`, which does not. The skeleton of the
+    // name as typed keeps them; it is not folded afterwards, or `BILL` would
+    // meet `BIII` through `l`. A name clashes if its key or its look does.
+    let look = unicode_security::skeleton(&display).nfc().collect();
+    Ok((display, key, look))
 }
 
 /// One grapheme cluster must start with a letter, digit, `_` or `-`, and the
@@ -709,6 +744,44 @@ mod confusable_tests {
         assert!(same_key("modern", "rnodern"), "rn looks like m");
         assert!(same_key("bob0", "bobO"), "zero and O");
         assert!(same_key("bill", "bi1l"), "one and l");
+    }
+
+    /// Two nicks that may not be held at once: the same key, or the same
+    /// skeleton of the names as typed.
+    fn collide(a: &str, b: &str) -> bool {
+        Nick::parse(a, 16)
+            .unwrap()
+            .looks_like(&Nick::parse(b, 16).unwrap())
+    }
+
+    #[test]
+    fn a_capital_i_looks_like_a_small_l() {
+        // Lowercasing first turns `I` into `i`, which no longer looks like
+        // `l`: the skeleton of the name as typed keeps the likeness.
+        assert!(collide("bill", "biII"));
+        assert!(collide("biII", "bill"));
+        assert!(collide("Ian", "lan"));
+        assert!(collide("paypal", "paypaI"));
+        assert!(collide("lobby", "Iobby"));
+    }
+
+    #[test]
+    fn case_alone_still_collides_and_unlike_names_do_not() {
+        assert!(collide("bill", "Bill"));
+        assert!(collide("ANN", "ann"));
+        assert!(collide("admin", "\u{430}dmin"));
+        assert!(!collide("bill", "ball"));
+        assert!(!collide("Ian", "Ivan"));
+        // Capital L is not a capital I.
+        assert!(!collide("BILL", "BIII"));
+    }
+
+    #[test]
+    fn room_names_compare_the_same_way() {
+        let room = |name: &str| RoomName::parse(name).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(room("lobby").look(), room("Iobby").look());
+        assert_ne!(room("lobby").key(), room("Iobby").key());
+        assert_eq!(room("#Games").look(), room("Games").look());
     }
 
     #[test]

@@ -103,6 +103,37 @@ fn a_look_alike_of_a_nick_in_use_is_refused_as_taken_and_cannot_impersonate() {
 }
 
 #[test]
+fn a_look_alike_through_a_capital_i_is_refused_at_sign_on_and_by_nick() {
+    let server = TestServer::start();
+    let [mut bill, mut ian, _paypal] = common::sign_on_all(&server, ["bill", "Ian", "paypal"]);
+    let mut other = Client::connect(server.addr);
+    other.expect("Nickname:");
+    // Capital I looks like small l; lowercasing first would lose that.
+    for lookalike in ["biII", "lan", "paypaI"] {
+        other.send_line(lookalike);
+        let answer = other.expect("taken");
+        assert!(
+            answer.contains(&format!("the nickname {lookalike} is taken")),
+            "{answer:?}"
+        );
+        assert!(!answer.contains("Welcome"), "{answer:?}");
+        other.expect("Nickname:");
+    }
+    other.send_line("mallory");
+    other.expect("Welcome, mallory!");
+    other.send_line("/nick biII");
+    other.expect("the nickname biII is taken");
+    // Another case of one's own nick is still one's own.
+    bill.send_line("/nick Bill");
+    bill.expect("*** bill is now known as Bill");
+    ian.expect("*** bill is now known as Bill");
+    // A room that passes for the lobby is the lobby.
+    other.send_line("/join Iobby");
+    other.expect("You are already in lobby.");
+    server.stop();
+}
+
+#[test]
 fn an_empty_line_at_the_prompt_is_ignored() {
     let server = TestServer::start();
     let mut ann = Client::connect(server.addr);

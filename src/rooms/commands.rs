@@ -10,7 +10,12 @@ use crate::command::RoomCommand;
 use crate::names::{Nick, RoomName};
 use crate::render::{Channel, LineBuilder, Roster, Tone};
 
+use super::listing::Listing;
 use super::{Member, MemberId, Room, Rooms, people};
+
+/// People a `/who` lists one per line, with idle time and away reason; a
+/// longer listing gives names only, several to a line.
+const WHO_DETAILED: usize = 50;
 
 impl Rooms {
     pub(super) fn command(&mut self, id: MemberId, command: RoomCommand, now: Instant) {
@@ -41,15 +46,7 @@ impl Rooms {
             }
             RoomCommand::Msg { to, text } => self.private(id, &nick, &to, &text),
             RoomCommand::Join(name) => self.move_to(id, &nick, &room, name),
-            RoomCommand::Rooms => {
-                let mut rooms: Vec<&Room> = self.rooms.values().collect();
-                rooms.sort_by(|a, b| a.name.key().cmp(b.name.key()));
-                let list: Vec<String> = rooms
-                    .iter()
-                    .map(|r| format!("{} ({})", r.name, r.members.len()))
-                    .collect();
-                self.tell(id, Tone::Info, &format!("Rooms: {}", list.join(", ")));
-            }
+            RoomCommand::Rooms => self.list_rooms(id),
             RoomCommand::Away(reason) => {
                 let reason = reason.unwrap_or_else(|| "away".to_owned());
                 if let Some(member) = self.members.get_mut(&id) {
@@ -65,6 +62,10 @@ impl Rooms {
         }
     }
 
+    /// `/who` (or `/who all`): the people in the asker's room (or every
+    /// room), one reply. Up to [`WHO_DETAILED`] people are listed one per
+    /// line with idle time and away reason; more are listed by name, packed
+    /// several to a line, and the reply is bounded ([`Listing`]).
     fn who(&mut self, id: MemberId, all: bool, now: Instant) {
         let Some(own_room) = self.members.get(&id).map(|m| m.room.clone()) else {
             return;
@@ -77,45 +78,69 @@ impl Rooms {
         } else {
             self.rooms.get(&own_room).into_iter().collect()
         };
-        rooms.sort_by(|a, b| a.name.key().cmp(b.name.key()));
-        let mut lines = Vec::new();
+        rooms.sort_by_cached_key(|r| sort_key(&r.name.to_string()));
+        let listed: usize = rooms.iter().map(|r| r.members.len()).sum();
+        let detailed = listed <= WHO_DETAILED;
+        let mut listing = Listing::new();
         for room in rooms {
             let mut members: Vec<&Member> = room
                 .members
                 .iter()
                 .filter_map(|m| self.members.get(m))
                 .collect();
-            members.sort_by(|a, b| a.nick.key().cmp(b.nick.key()));
+            members.sort_by_cached_key(|m| sort_key(m.nick.as_str()));
+            let heading = format!("In {}: {}", room.name, headcount(members.len()));
+            let bytes = heading.len();
+            listing.line(LineBuilder::system(Tone::Info).text(&heading), bytes);
+            if !detailed {
+                listing.group("  ");
+                for member in members {
+                    match member.away {
+                        Some(_) => listing.item(&format!("{} (away)", member.nick)),
+                        None => listing.item(member.nick.as_str()),
+                    }
+                }
+                continue;
+            }
             let width = members
                 .iter()
                 .map(|m| m.nick.as_str().width())
                 .max()
                 .unwrap_or(0);
-            lines.push(
-                LineBuilder::system(Tone::Info)
-                    .text(&format!("In {}: {}", room.name, headcount(members.len())))
-                    .finish(),
-            );
             for member in members {
                 let pad = " ".repeat(width - member.nick.as_str().width());
                 let idle = idle_time(now.saturating_duration_since(member.last_active));
+                let rest = format!("{pad}  idle {idle}");
+                let mut bytes = 2 + member.nick.as_str().len() + rest.len();
                 let mut line = LineBuilder::system(Tone::Info)
                     .text("  ")
                     .nick(&member.nick)
-                    .text(&format!("{pad}  idle {idle}"));
+                    .text(&rest);
                 if let Some(reason) = &member.away {
-                    line = line.text(&format!("  away: {reason}"));
+                    let away = format!("  away: {reason}");
+                    bytes += away.len();
+                    line = line.text(&away);
                 }
-                lines.push(line.finish());
+                listing.line(line, bytes);
             }
         }
-        for line in &lines {
-            self.send(id, line);
+        self.reply(id, listing.finish("people"));
+    }
+
+    /// `/rooms`: every room and how many are in it, packed, bounded.
+    fn list_rooms(&mut self, id: MemberId) {
+        let mut rooms: Vec<&Room> = self.rooms.values().collect();
+        rooms.sort_by_cached_key(|r| sort_key(&r.name.to_string()));
+        let mut listing = Listing::new();
+        listing.group("Rooms: ");
+        for room in rooms {
+            listing.item(&format!("{} ({})", room.name, room.members.len()));
         }
+        self.reply(id, listing.finish("rooms"));
     }
 
     fn private(&mut self, id: MemberId, from: &Nick, to: &Nick, text: &str) {
-        let Some(&target) = self.by_nick.get(to.key()) else {
+        let Some(target) = self.holder(to) else {
             self.tell(
                 id,
                 Tone::Error,
@@ -157,10 +182,15 @@ impl Rooms {
 
     fn move_to(&mut self, id: MemberId, nick: &Nick, from: &str, target: RoomName) {
         // A room that exists is called by its own name, whatever case the
-        // user typed.
+        // user typed; a look-alike of its name (`Iobby`) is that room too,
+        // so nobody can open a room that passes for another.
         let target = self
             .rooms
             .get(target.key())
+            .or_else(|| {
+                let key = self.room_looks.get(target.look())?;
+                self.rooms.get(key)
+            })
             .map(|room| room.name.clone())
             .unwrap_or(target);
         if target.key() == from {
@@ -176,10 +206,17 @@ impl Rooms {
             .finish();
         self.broadcast(from, &notice);
         let key = target.key().to_owned();
-        self.rooms.entry(key.clone()).or_insert_with(|| Room {
-            name: target.clone(),
-            members: Vec::new(),
-        });
+        if !self.rooms.contains_key(&key) {
+            self.room_looks
+                .insert(target.look().to_owned(), key.clone());
+            self.rooms.insert(
+                key.clone(),
+                Room {
+                    name: target.clone(),
+                    members: Vec::new(),
+                },
+            );
+        }
         if let Some(member) = self.members.get_mut(&id) {
             member.room = key.clone();
         }
@@ -196,6 +233,13 @@ impl Rooms {
         );
         self.send_roster(id, &key);
     }
+}
+
+/// The order listings are in: as a reader sorts, by the name as shown,
+/// ignoring case (the uniqueness key is a confusable skeleton, which
+/// would put `u1` after `u2`, since 1 becomes l).
+fn sort_key(name: &str) -> (String, String) {
+    (caseless::default_case_fold_str(name), name.to_owned())
 }
 
 fn headcount(count: usize) -> String {

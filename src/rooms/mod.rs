@@ -26,6 +26,7 @@
 
 mod commands;
 mod handle;
+mod listing;
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -98,6 +99,10 @@ struct Member {
     /// about to be removed, gets nothing more, and is logged once (a mass
     /// disconnect must not log, or retry, once per member per notice).
     failing: Cell<bool>,
+    /// The server is stopping and this member's session has handed over
+    /// its last lines and left; it stays, and hears the others' last lines,
+    /// until every member has (see [`Rooms::flush`]).
+    closing: bool,
 }
 
 #[derive(Debug)]
@@ -114,8 +119,13 @@ pub struct Rooms {
     members: HashMap<MemberId, Member>,
     /// Nick key to member: uniqueness under case folding.
     by_nick: HashMap<String, MemberId>,
+    /// Nick look (the skeleton as typed) to member: `biII` is taken while
+    /// `bill` is, though their keys differ (see [`Nick::look`]).
+    by_look: HashMap<String, MemberId>,
     /// Room key to room. The default room always exists; others while occupied.
     rooms: HashMap<String, Room>,
+    /// Room look to room key: `/join Iobby` is the lobby.
+    room_looks: HashMap<String, String>,
     next_id: MemberId,
     /// Members whose delivery failed, removed at the next flush (removal
     /// itself delivers notices, which may fail too).
@@ -123,6 +133,9 @@ pub struct Rooms {
     /// Lines for one room not yet pushed to its members (see the module
     /// docs): the room's key and the lines.
     run: Option<(String, Vec<Arc<Message>>)>,
+    /// Members that left because the server is stopping and are kept until
+    /// all have (their `closing` is set).
+    closing: usize,
 }
 
 /// Requests handled before the lines they made are pushed: bounds how long
@@ -135,6 +148,10 @@ const RUN_LINES: usize = 64;
 impl Rooms {
     pub fn new(default_room: RoomName) -> Rooms {
         let mut rooms = HashMap::new();
+        let room_looks = HashMap::from([(
+            default_room.look().to_owned(),
+            default_room.key().to_owned(),
+        )]);
         rooms.insert(
             default_room.key().to_owned(),
             Room {
@@ -146,10 +163,13 @@ impl Rooms {
             default_room,
             members: HashMap::new(),
             by_nick: HashMap::new(),
+            by_look: HashMap::new(),
             rooms,
+            room_looks,
             next_id: 1,
             failed: Vec::new(),
             run: None,
+            closing: 0,
         }
     }
 
@@ -196,6 +216,10 @@ impl Rooms {
                     self.send_roster(id, &room);
                 }
             }
+            Request::Leave {
+                id,
+                reason: LeaveReason::Shutdown,
+            } => self.leave_at_shutdown(id),
             Request::Leave { id, reason } => self.remove(id, reason),
             Request::Stats { reply } => {
                 let _ = reply.send(self.stats());
@@ -204,7 +228,9 @@ impl Rooms {
     }
 
     /// Delivers the current run, then removes the members whose delivery
-    /// failed (their leave notices go out too, and may fail in turn).
+    /// failed (their leave notices go out too, and may fail in turn), and,
+    /// once every member has left because the server is stopping, all of
+    /// them.
     pub fn flush(&mut self) {
         loop {
             self.push_run();
@@ -212,6 +238,27 @@ impl Rooms {
                 break;
             };
             self.remove(id, reason);
+        }
+        if self.closing > 0 && self.closing >= self.members.len() {
+            let ids: Vec<MemberId> = self.members.keys().copied().collect();
+            for id in ids {
+                self.remove(id, LeaveReason::Shutdown);
+            }
+        }
+    }
+
+    /// Member `id` leaves because the server is stopping, after handing over
+    /// the lines it still held (flood control's). Sessions stop all at once,
+    /// so another member's last lines may still be on their way: the member
+    /// stays, hearing them, until every member has left this way (or gone
+    /// otherwise), and then all go together, with no leave notices. A
+    /// session that never says so delays the others by at most their own
+    /// wait for the room manager (the goodbye's timeout).
+    fn leave_at_shutdown(&mut self, id: MemberId) {
+        if let Some(member) = self.members.get_mut(&id)
+            && !std::mem::replace(&mut member.closing, true)
+        {
+            self.closing += 1;
         }
     }
 
@@ -246,7 +293,7 @@ impl Rooms {
     }
 
     fn join(&mut self, nick: Nick, outbox: Outbox, now: Instant) -> Result<MemberId, Taken> {
-        if self.by_nick.contains_key(nick.key()) {
+        if self.holder(&nick).is_some() {
             return Err(Taken(nick.as_str().to_owned()));
         }
         let id = self.next_id;
@@ -254,6 +301,7 @@ impl Rooms {
         let room_key = self.default_room.key().to_owned();
         info!(nick = %nick, room = %self.default_room, "signed on");
         self.by_nick.insert(nick.key().to_owned(), id);
+        self.by_look.insert(nick.look().to_owned(), id);
         self.members.insert(
             id,
             Member {
@@ -263,6 +311,7 @@ impl Rooms {
                 away: None,
                 last_active: now,
                 failing: Cell::new(false),
+                closing: false,
             },
         );
         let others = self.enter(&room_key, id);
@@ -314,8 +363,11 @@ impl Rooms {
         self.push_run();
         if let Some(room) = self.rooms.get_mut(key) {
             room.members.retain(|&m| m != id);
-            if room.members.is_empty() && key != self.default_room.key() {
-                self.rooms.remove(key);
+            if room.members.is_empty()
+                && key != self.default_room.key()
+                && let Some(room) = self.rooms.remove(key)
+            {
+                self.room_looks.remove(room.name.look());
             }
         }
     }
@@ -328,7 +380,10 @@ impl Rooms {
             // own Leave arrived): one leave notice only.
             return;
         };
-        self.by_nick.remove(member.nick.key());
+        if member.closing {
+            self.closing -= 1;
+        }
+        self.forget_nick(id, &member.nick);
         self.exit_room(id, &member.room);
         if reason == LeaveReason::NotReading {
             member.outbox.kill.cancel();
@@ -376,16 +431,19 @@ impl Rooms {
         };
         let old = member.nick.clone();
         let room = member.room.clone();
-        match self.by_nick.get(nick.key()) {
-            Some(&owner) if owner != id => return Err(Taken(nick.as_str().to_owned())),
-            _ => {}
+        // A different case of one's own nick (bill → Bill) is one's own.
+        let someone_else = |owner: Option<&MemberId>| owner.is_some_and(|&o| o != id);
+        if someone_else(self.by_nick.get(nick.key())) || someone_else(self.by_look.get(nick.look()))
+        {
+            return Err(Taken(nick.as_str().to_owned()));
         }
         if old.as_str() == nick.as_str() {
             self.tell(id, Tone::Info, &format!("You are already called {nick}."));
             return Ok(());
         }
-        self.by_nick.remove(old.key());
+        self.forget_nick(id, &old);
         self.by_nick.insert(nick.key().to_owned(), id);
+        self.by_look.insert(nick.look().to_owned(), id);
         if let Some(member) = self.members.get_mut(&id) {
             member.nick = nick.clone();
         }
@@ -402,6 +460,25 @@ impl Rooms {
             .finish();
         self.broadcast(&room, &notice);
         Ok(())
+    }
+
+    /// Who holds `nick` or a look-alike of it: the same key, or failing
+    /// that the same look.
+    fn holder(&self, nick: &Nick) -> Option<MemberId> {
+        self.by_nick
+            .get(nick.key())
+            .or_else(|| self.by_look.get(nick.look()))
+            .copied()
+    }
+
+    /// Frees member `id`'s hold on `nick` (its key and its look).
+    fn forget_nick(&mut self, id: MemberId, nick: &Nick) {
+        if self.by_nick.get(nick.key()) == Some(&id) {
+            self.by_nick.remove(nick.key());
+        }
+        if self.by_look.get(nick.look()) == Some(&id) {
+            self.by_look.remove(nick.look());
+        }
     }
 
     /// The display name of room `key` (the key itself if it is gone).
@@ -442,6 +519,20 @@ impl Rooms {
                 &Delivery::One(Arc::clone(line)),
                 &mut self.failed,
             );
+        }
+    }
+
+    /// A command's answer to member `id` (about `bytes` of text), as one
+    /// unit counted by its size: a long answer (bounded by its builder, see
+    /// `listing.rs`) is not why its asker is dropped.
+    fn reply(&mut self, id: MemberId, (lines, bytes): (Vec<Arc<Message>>, usize)) {
+        self.push_run();
+        if lines.is_empty() {
+            return;
+        }
+        let delivery = Delivery::reply(lines, bytes);
+        if let Some(member) = self.members.get(&id) {
+            deliver(id, member, &delivery, &mut self.failed);
         }
     }
 

@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 
 use super::*;
 use crate::command::RoomCommand;
+use crate::mailbox::Delivery;
 
 struct Member {
     id: MemberId,
@@ -83,6 +84,179 @@ fn a_nick_is_taken_under_case_folding() {
         join(&mut rooms, "ANN", 8, now).err(),
         Some(Taken("ANN".into()))
     );
+}
+
+fn rename(rooms: &mut Rooms, member: &Member, nick: &str, now: Instant) -> Result<(), Taken> {
+    let (reply, mut answer) = oneshot::channel();
+    rooms.apply(
+        Request::Rename {
+            id: member.id,
+            nick: Nick::parse(nick, 16).unwrap(),
+            reply,
+        },
+        now,
+    );
+    answer.try_recv().unwrap()
+}
+
+#[test]
+fn a_look_alike_through_a_capital_i_is_taken_at_sign_on_and_rename() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let bill = join(&mut rooms, "bill", 8, now).unwrap();
+    let ian = join(&mut rooms, "Ian", 8, now).unwrap();
+    for (nick, taken) in [
+        ("biII", true),
+        ("lan", true),
+        ("BILL", true),
+        ("ball", false),
+    ] {
+        let joined = join(&mut rooms, nick, 8, now);
+        assert_eq!(joined.is_err(), taken, "{nick}");
+    }
+    // Renames: to a look-alike of someone else, refused; to another case of
+    // one's own nick, or a look-alike of it, allowed.
+    assert_eq!(
+        rename(&mut rooms, &ian, "bilI", now),
+        Err(Taken("bilI".into()))
+    );
+    assert_eq!(rename(&mut rooms, &bill, "Bill", now), Ok(()));
+    assert_eq!(rename(&mut rooms, &bill, "BiII", now), Ok(()));
+    // The old nick's hold is gone with it: "Bill"'s look no longer blocks.
+    assert_eq!(
+        rename(&mut rooms, &ian, "Bill", now),
+        Err(Taken("Bill".into()))
+    );
+    assert_eq!(rename(&mut rooms, &bill, "william", now), Ok(()));
+    assert_eq!(rename(&mut rooms, &ian, "bilI", now), Ok(()));
+}
+
+#[test]
+fn joining_a_look_alike_of_a_room_joins_that_room() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    command(
+        &mut rooms,
+        &ann,
+        RoomCommand::Join(RoomName::parse("Iobby").unwrap()),
+        now,
+    );
+    assert!(drain(&mut ann).contains("You are already in lobby."));
+    command(
+        &mut rooms,
+        &ann,
+        RoomCommand::Join(RoomName::parse("paypal").unwrap()),
+        now,
+    );
+    let bob = join(&mut rooms, "bob", 64, now).unwrap();
+    command(
+        &mut rooms,
+        &bob,
+        RoomCommand::Join(RoomName::parse("paypaI").unwrap()),
+        now,
+    );
+    assert!(drain(&mut ann).contains("bob has joined paypal"));
+    assert_eq!(rooms.stats().rooms, 1);
+    // Gone with its last member, look and all.
+    for member in [&ann, &bob] {
+        rooms.apply(
+            Request::Leave {
+                id: member.id,
+                reason: LeaveReason::Quit(None),
+            },
+            now,
+        );
+    }
+    assert!(rooms.rooms.len() == 1 && rooms.room_looks.len() == 1);
+}
+
+#[test]
+fn who_in_a_room_bigger_than_the_askers_queue_is_one_reply_and_keeps_the_asker() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    // The asker's queue holds 8 lines, read as the crowd arrives (the
+    // crowd's hold all the join notices and are never read).
+    let mut asker = join(&mut rooms, "asker", 8, now).unwrap();
+    let mut crowd = Vec::new();
+    for i in 0..2000 {
+        crowd.push(join(&mut rooms, &format!("u{i:04}"), 4096, now).unwrap());
+        while asker.lines.try_recv().is_some() {}
+    }
+    // Each answer, however long, is one unit in that queue.
+    for all in [false, true] {
+        command(&mut rooms, &asker, RoomCommand::Who { all }, now);
+        let delivery = asker.lines.try_recv().expect("an answer");
+        assert!(matches!(delivery, Delivery::Reply { .. }), "{delivery:?}");
+        let text: String = delivery
+            .messages()
+            .iter()
+            .map(|m| String::from_utf8_lossy(m.render(render::Class::PLAIN)).into_owned())
+            .collect();
+        assert!(text.starts_with("*** In lobby: 2001 people\r\n"), "{text}");
+        for member in ["asker", "u0000", "u0999", "u1999"] {
+            assert!(text.contains(member), "{member} missing");
+        }
+        assert!(!text.contains("more people"), "cut: {text}");
+    }
+    command(&mut rooms, &asker, RoomCommand::Rooms, now);
+    assert!(drain(&mut asker).starts_with("*** Rooms: lobby (2001)"));
+    assert_eq!(rooms.stats().online, 2001);
+    assert!(!asker.kill.is_cancelled());
+    drop(crowd);
+}
+
+#[test]
+fn at_shutdown_everyone_stays_until_all_have_handed_over_their_last_lines() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    let mut bob = join(&mut rooms, "bob", 64, now).unwrap();
+    let cy = join(&mut rooms, "cy", 64, now).unwrap();
+    drain(&mut ann);
+    drain(&mut bob);
+    let leave = |rooms: &mut Rooms, member: &Member| {
+        rooms.apply(
+            Request::Leave {
+                id: member.id,
+                reason: LeaveReason::Shutdown,
+            },
+            now,
+        );
+    };
+    // ann's session stopped first; bob's last lines come after.
+    leave(&mut rooms, &ann);
+    rooms.apply(
+        Request::Say {
+            id: bob.id,
+            text: "last words".into(),
+        },
+        now,
+    );
+    leave(&mut rooms, &bob);
+    assert_eq!(rooms.stats().online, 3);
+    assert!(drain(&mut ann).contains("bob: last words"));
+    // cy goes another way meanwhile: the rest still wait for nobody else.
+    rooms.apply(
+        Request::Leave {
+            id: cy.id,
+            reason: LeaveReason::ConnectionLost,
+        },
+        now,
+    );
+    assert_eq!(rooms.stats().online, 0);
+    // No notices for each other; each queue is closed after its lines.
+    assert_eq!(
+        drain(&mut bob),
+        "bob: last words\r\n*** cy lost their connection\r\n"
+    );
+    assert_eq!(drain(&mut ann), "*** cy lost their connection\r\n");
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(matches!(
+        std::pin::pin!(ann.lines.recv()).poll(&mut cx),
+        std::task::Poll::Ready(None)
+    ));
 }
 
 #[test]

@@ -16,7 +16,46 @@ use crate::telnet::Side;
 use super::negotiation::PromptEnd;
 use super::{End, Phase, Session};
 
+/// Most telnet events taken from the parser when a connection ends: they
+/// are what one read (8 KiB) made, so far fewer; the bound only keeps the
+/// loop's count explicit.
+const MAX_EVENTS_AT_END: usize = 16 * 1024;
+
 impl Session {
+    /// The connection is ending: the lines its client sent that were read
+    /// but not yet handled (waiting in flood control, or still in the
+    /// telnet parser from the last read) go to the room now, in order, at
+    /// most a flood queue of them (`flood_burst`, at most 64); the rest is
+    /// counted and logged once. Returns how many were handed over, and the
+    /// end one of them brought (a `/quit`), which stops the rest.
+    pub(super) async fn hand_over(&mut self) -> (usize, Option<End>) {
+        self.flood.close();
+        for _ in 0..MAX_EVENTS_AT_END {
+            let Some(event) = self.input.decoder_mut().telnet().poll_event() else {
+                break;
+            };
+            // Lines join flood control's queue, unpaced; anything else an
+            // event could end (a negotiation flood) is ending anyway.
+            let _ = Box::pin(self.on_event(event)).await;
+        }
+        let dropped = self.flood.dropped();
+        if dropped > 0 {
+            tracing::info!(
+                dropped,
+                "lines read past the flood queue at disconnect were not sent"
+            );
+        }
+        let lines: Vec<Line> = self.flood.take_all().collect();
+        let mut handed = 0;
+        for line in lines {
+            handed += 1;
+            if let Some(end) = self.on_line(line).await {
+                return (handed, Some(end));
+            }
+        }
+        (handed, None)
+    }
+
     pub(super) async fn chat(&mut self, id: MemberId, line: Line) -> Option<End> {
         if let Some(idle) = self.ctx.config.idle_timeout() {
             self.deadline = Some(Instant::now() + idle);

@@ -89,7 +89,7 @@ impl Session {
 
     fn put_delivery(&mut self, delivery: &Delivery, form: Form, text_started: &mut bool) {
         let charset = self.negotiation.client().charset;
-        if let Delivery::Run(run) = delivery
+        if let Delivery::Run(run) | Delivery::Reply { run, .. } = delivery
             && !form.channel_text
             && !form.roster
             && charset == Charset::Utf8
@@ -178,8 +178,11 @@ impl Session {
             return;
         };
         let mut text_started = false;
+        // Kept outside the wait: if it times out (at shutdown, members stay
+        // until every session has handed over its last lines), what came is
+        // still shown.
+        let mut kept = Vec::new();
         let drain = async {
-            let mut kept = Vec::new();
             let mut kept_lines = 0;
             while let Some(delivery) = lines.recv().await {
                 if keep && kept_lines < 4096 {
@@ -187,11 +190,8 @@ impl Session {
                     kept.push(delivery);
                 }
             }
-            kept
         };
-        let kept = tokio::time::timeout(GOODBYE_TIMEOUT, drain)
-            .await
-            .unwrap_or_default();
+        let _ = tokio::time::timeout(GOODBYE_TIMEOUT, drain).await;
         let form = self.form();
         for message in kept.iter().flat_map(Delivery::messages) {
             if !self.writer.has_byte_room() {

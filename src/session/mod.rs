@@ -31,7 +31,7 @@ mod signon;
 mod writer;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant as StdInstant};
 
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -120,7 +120,8 @@ struct Session {
     roster_wish: bool,
     /// The port the client connected to, for MSSP.
     port: u16,
-    /// Flood control for typed lines; while a line waits, input is not read.
+    /// Flood control for typed lines; while its queue is full, input is not
+    /// read.
     flood: FloodControl<Line>,
     /// This connection's place under the connection limits, freed on drop.
     _permit: Option<Permit>,
@@ -209,7 +210,7 @@ impl Session {
             // them: the line they edited is drawn once, and the socket gets
             // one write, not one per keystroke.
             let batching =
-                self.input.has_events() && self.writer.can_take_work() && !self.flood.is_holding();
+                self.input.has_events() && self.writer.can_take_work() && !self.flood.is_full();
             if !batching {
                 self.editor.flush(self.writer.pending());
             }
@@ -245,7 +246,7 @@ impl Session {
                         None => return End::NotReading,
                     }
                 }
-                event = self.input.next(), if can_take_work && !self.flood.is_holding() => {
+                event = self.input.next(), if can_take_work && !self.flood.is_full() => {
                     match event {
                         Some(Ok(event)) => {
                             // Boxed: the sign-on and command paths hold
@@ -322,25 +323,13 @@ impl Session {
                 }
                 self.editor.input(&bytes, self.writer.pending());
             }
-            Event::Command(
-                command @ (TelnetCommand::EraseCharacter
-                | TelnetCommand::EraseLine
-                | TelnetCommand::InterruptProcess
-                | TelnetCommand::Break),
-            ) => {
-                // Editing commands count against the negotiation budget
-                // too; over it, `on_event` (which finds it spent) ends
-                // the connection.
-                let telnet = self.input.decoder_mut().telnet();
-                if self.negotiation.on_event(telnet, &event).is_err() {
-                    return Err(event);
-                }
-                if command == TelnetCommand::EraseCharacter {
-                    self.editor.erase_char(self.writer.pending());
-                } else {
-                    self.editor.erase_line(self.writer.pending());
-                }
+            // Typing, like DEL and ^U: not in the negotiation budget.
+            Event::Command(TelnetCommand::EraseCharacter) => {
+                self.editor.erase_char(self.writer.pending());
             }
+            Event::Command(
+                TelnetCommand::EraseLine | TelnetCommand::InterruptProcess | TelnetCommand::Break,
+            ) => self.editor.erase_line(self.writer.pending()),
             event => return Err(event),
         }
         Ok(())
@@ -359,10 +348,11 @@ impl Session {
                 return self.on_typed_line(line).await;
             }
             Event::Command(command) => {
-                // Every command counts against the negotiation budget
-                // (the editing ones were counted in `on_edit`).
+                // Every other command counts against the negotiation
+                // budget (the editing ones went to `on_edit`).
                 let telnet = self.input.decoder_mut().telnet();
-                let Ok(effects) = self.negotiation.on_event(telnet, &event) else {
+                let Ok(effects) = self.negotiation.on_event(telnet, &event, StdInstant::now())
+                else {
                     return Some(End::NegotiationFlood);
                 };
                 match command {
@@ -388,7 +378,7 @@ impl Session {
             | Event::Subnegotiation { .. }
             | Event::Dropped(_) => {
                 let telnet = self.input.decoder_mut().telnet();
-                match self.negotiation.on_event(telnet, &event) {
+                match self.negotiation.on_event(telnet, &event, StdInstant::now()) {
                     Ok(effects) => {
                         self.apply(effects);
                         if effects.gmcp {
@@ -450,6 +440,8 @@ impl Session {
                     }
                     return None;
                 }
+                // Only once the connection is ending (see `hand_over`).
+                Offered::Dropped => return None,
             },
             Phase::Negotiating | Phase::SigningOn => line,
         };
@@ -497,9 +489,21 @@ impl Session {
             End::NegotiationFlood => Some(LeaveReason::ConnectionLost),
             End::SignOnTimeout => None,
         };
-        if let (Phase::Chatting(id), Some(reason)) = (self.phase, reason) {
+        if let (Phase::Chatting(id), Some(mut reason)) = (self.phase, reason) {
             let keep = matches!(end, End::Quit(_) | End::Shutdown);
-            if matches!(end, End::ConnectionLost | End::NotReading) {
+            // Lines read and not yet handled were promised ("delayed, not
+            // lost"): they go to the room before the leave. Not after /quit
+            // (what was typed after it is not sent), nor once the room
+            // manager has dropped this member (not reading).
+            let mut handed_over = 0;
+            if !matches!(end, End::Quit(_) | End::NotReading) {
+                let (lines, quit) = self.hand_over().await;
+                handed_over = lines;
+                if let Some(End::Quit(message)) = quit {
+                    reason = LeaveReason::Quit(message);
+                }
+            }
+            if matches!(end, End::ConnectionLost | End::NotReading) && handed_over == 0 {
                 // Nobody will read what is still coming: close the queue at
                 // once, so the room manager's deliveries fail fast (and the
                 // member goes) instead of filling it while this session

@@ -11,10 +11,12 @@
 //! client is classified is tested here, event by event.
 //!
 //! It also holds the one budget for what a client sends outside its text:
-//! every negotiation, subnegotiation, two-byte command (AYT, NOP, GA, EC,
-//! EL, BRK, IP, AO, DM) and dropped sequence counts, at most
-//! `max_negotiations` between two lines the user typed; past that the
-//! session ends with [`NegotiationFlood`]. Input thrown away or ignored is
+//! every negotiation, subnegotiation, two-byte command (AYT, NOP, GA, AO,
+//! DM, unknown ones) and dropped sequence counts, at most `max_negotiations`
+//! between two lines the user typed or within [`BUDGET_WINDOW`]; past that
+//! the session ends with [`NegotiationFlood`]. The editing commands (EC, EL,
+//! IP, BRK) are typing, not negotiation: like DEL they cost what the editor
+//! does per byte, which is bounded there. Input thrown away or ignored is
 //! logged once per kind and summed up at the end ([`LogSummary`]), never a
 //! log line per sequence. What a client controls is acted on only while its
 //! option is on (a GMCP message with GMCP off is ignored), and MCCP2, whose
@@ -22,6 +24,7 @@
 //! the user has signed on.
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use nectar::constants::{BINARY, CHARSET, ECHO, NAWS, SGA, TELOPT_EOR};
 use tracing::{debug, warn};
@@ -50,6 +53,10 @@ const CLIENT_NAME: Limits = Limits {
     max_marks_per_grapheme: 4,
 };
 
+/// How long a budget of `max_negotiations` lasts when no line is typed: a
+/// client that spends it more slowly than this is never cut off.
+pub(crate) const BUDGET_WINDOW: Duration = Duration::from_secs(60);
+
 /// One connection's negotiation. See the module docs.
 #[derive(Debug)]
 pub(crate) struct Negotiation {
@@ -73,6 +80,10 @@ pub(crate) struct Negotiation {
     /// against `max_negotiations`. A typed line starts the count afresh, so
     /// a long session's window resizes or keep-alive NOPs never add up.
     negotiations: usize,
+    /// When the count last started afresh with time, not a typed line: a
+    /// user who only reads (keep-alive NOPs, window resizes) gets a new
+    /// budget every [`BUDGET_WINDOW`]. Unset until the first command.
+    budget_since: Option<Instant>,
     /// Text arrived since the last line end: the next line end is a typed
     /// line, which renews the budget and the AYT answer.
     typed: bool,
@@ -197,6 +208,7 @@ impl Negotiation {
             editing_decided: false,
             speaks_telnet: false,
             negotiations: 0,
+            budget_since: None,
             typed: false,
             ayt_answered: false,
             binary_asked: false,
@@ -227,8 +239,9 @@ impl Negotiation {
         effects
     }
 
-    /// One event from the client. Text and line ends go to [`on_data`] and
-    /// [`on_line_end`]; everything else counts against the budget. A
+    /// One event from the client, at `now`. Text and line ends go to
+    /// [`on_data`] and [`on_line_end`]; the editing commands are typing and
+    /// cost nothing here; everything else counts against the budget. A
     /// two-byte command is the session's to carry out, but for AYT, which
     /// is answered only when [`Effects::are_you_there`] says so.
     ///
@@ -238,6 +251,7 @@ impl Negotiation {
         &mut self,
         telnet: &mut Telnet,
         event: &Event,
+        now: Instant,
     ) -> Result<Effects, NegotiationFlood> {
         let mut effects = Effects::default();
         match event {
@@ -253,11 +267,27 @@ impl Negotiation {
                 effects.are_you_there = !self.ayt_answered;
                 self.ayt_answered = true;
             }
+            Event::Command(
+                Command::EraseCharacter
+                | Command::EraseLine
+                | Command::InterruptProcess
+                | Command::Break,
+            )
+            | Event::Data(_)
+            | Event::EndOfLine => return Ok(effects),
             Event::Command(_) => {}
             Event::Dropped(dropped) => self.stray(Stray::Dropped(*dropped)),
-            Event::Data(_) | Event::EndOfLine => return Ok(effects),
         }
         self.negotiations += 1;
+        let since = *self.budget_since.get_or_insert(now);
+        if self.negotiations > self.max_negotiations
+            && now.saturating_duration_since(since) >= BUDGET_WINDOW
+        {
+            // Spent slowly, over a window or more: a reader's keep-alives
+            // and resizes, not a flood. A fresh budget from now.
+            self.negotiations = 1;
+            self.budget_since = Some(now);
+        }
         if self.negotiations > self.max_negotiations {
             warn!(
                 max = self.max_negotiations,
@@ -284,6 +314,7 @@ impl Negotiation {
         if self.typed {
             self.typed = false;
             self.negotiations = 0;
+            self.budget_since = None;
             self.ayt_answered = false;
         }
         self.client.line_ended().then(|| {

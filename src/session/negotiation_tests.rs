@@ -7,7 +7,9 @@ use nectar::constants::{
 };
 
 use super::*;
-use crate::telnet::consts::{AYT, EC, GA, NOP, TTYPE};
+use std::time::Instant;
+
+use crate::telnet::consts::{AYT, BRK, EC, EL, GA, IP, NOP, TTYPE};
 
 /// A client on the other end of one `Negotiation`.
 struct Peer {
@@ -17,6 +19,8 @@ struct Peer {
     effects: Effects,
     /// What tavern sent, not yet looked at.
     sent: Vec<u8>,
+    /// The time the client's sends arrive at.
+    now: Instant,
 }
 
 impl Peer {
@@ -29,6 +33,7 @@ impl Peer {
             negotiation,
             effects,
             sent: Vec::new(),
+            now: Instant::now(),
         };
         peer.collect();
         peer
@@ -63,7 +68,9 @@ impl Peer {
                     charset: self.negotiation.on_line_end(),
                     ..Effects::default()
                 },
-                _ => self.negotiation.on_event(&mut self.telnet, &event)?,
+                _ => self
+                    .negotiation
+                    .on_event(&mut self.telnet, &event, self.now)?,
             };
             effects = effects.then(more);
         }
@@ -505,7 +512,6 @@ fn too_many_negotiations_end_the_connection() {
     for flood in [
         vec![IAC, NOP],
         vec![IAC, AYT],
-        vec![IAC, EC],
         vec![IAC, GA],
         vec![IAC, 200],
         vec![IAC, SE],
@@ -530,6 +536,25 @@ fn too_many_negotiations_end_the_connection() {
         peer.try_sends(&[b"\r\n" as &[u8], &[IAC, NOP]].concat()),
         Err(NegotiationFlood)
     );
+    // The editing commands are typing: they cost nothing here.
+    let mut peer = Peer::connect(&config);
+    for _ in 0..1000 {
+        peer.sends(&[IAC, EC, IAC, EL, IAC, IP, IAC, BRK]);
+    }
+    // A reader who never types but spends the budget more slowly than one
+    // window (keep-alive NOPs, window resizes) is never cut off...
+    let mut peer = Peer::connect(&config);
+    for _ in 0..10 {
+        for _ in 0..16 {
+            peer.sends(&[IAC, NOP]);
+            peer.now += BUDGET_WINDOW / 16;
+        }
+    }
+    // ... and one that spends it within a window is.
+    for _ in 0..16 {
+        let _ = peer.try_sends(&[IAC, NOP]);
+    }
+    assert_eq!(peer.try_sends(&[IAC, NOP]), Err(NegotiationFlood));
 }
 
 #[test]
