@@ -44,6 +44,16 @@ pub enum Mode {
     Client,
 }
 
+/// As an admin reads it in the log: who edits.
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Server => "server",
+            Mode::Client => "client",
+        })
+    }
+}
+
 /// A finished line, sanitized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {

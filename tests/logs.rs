@@ -343,3 +343,82 @@ fn an_unknown_banner_placeholder_is_logged_once_per_file_change() {
         tavern.stderr()
     );
 }
+
+#[test]
+fn a_users_comings_and_goings_name_the_peer_and_nick_as_an_admin_reads_them() {
+    let mut tavern = Tavern::start(
+        "peer",
+        &[
+            ("TAVERN_FLOOD_LINES_PER_SEC", "1"),
+            ("TAVERN_FLOOD_BURST", "2"),
+            ("TAVERN_MAX_LINE_LENGTH", "20"),
+        ],
+    );
+    let mut ann = Client::sign_on(tavern.addr, "ann");
+    let peer = ann.stream().local_addr().unwrap().to_string();
+    ann.send_line("/nick anna");
+    ann.expect("ann is now known as anna");
+    ann.send_line("/join games");
+    ann.expect("You are now in games");
+    // Flood control and the length limit, three times each: logged once
+    // each, then counted.
+    for round in 0..3 {
+        ann.send_line(&format!("{round} {}", "y".repeat(30)));
+    }
+    ann.expect("they are delayed, not lost");
+    ann.expect(&format!("anna: 2 {}", "y".repeat(18)));
+    ann.send_line("/quit see you");
+    ann.expect_closed();
+    tavern.wait_log("disconnected", 1);
+    tavern.wait_log("signed off", 1);
+    tavern.stop();
+    let stderr = tavern.stderr();
+    let lines =
+        |needle: &str| -> Vec<&String> { stderr.iter().filter(|l| l.contains(needle)).collect() };
+    for (event, nick) in [
+        ("signed on", "ann"),
+        ("nick change", "anna"),
+        ("room change", "anna"),
+        // The connection's span names the nick it signed on with.
+        ("disconnected", "nick=ann}"),
+        ("signed off", "anna"),
+    ] {
+        let found = lines(event);
+        assert_eq!(found.len(), 1, "{event}: {stderr:#?}");
+        assert!(
+            found[0].contains(&peer) && found[0].contains(nick),
+            "{event} does not name {peer} and {nick}: {}",
+            found[0]
+        );
+    }
+    assert!(lines("room change")[0].contains("to=games"), "{stderr:#?}");
+    assert!(lines("nick change")[0].contains("old=ann new=anna"));
+    assert!(lines("disconnected")[0].contains("reason=quit: see you"));
+    assert!(lines("signed off")[0].contains("reason=quit: see you"));
+    let negotiated = lines("negotiated");
+    assert!(negotiated[0].contains("editing=client"), "{negotiated:?}");
+    assert_eq!(lines("flood control: delaying").len(), 1, "{stderr:#?}");
+    assert_eq!(
+        lines("line cut to the length limit (").len(),
+        1,
+        "{stderr:#?}"
+    );
+    let summary = lines("repeated during the connection");
+    assert_eq!(summary.len(), 1, "{stderr:#?}");
+    assert!(
+        summary[0].contains("3 × lines cut to the length limit")
+            && summary[0].contains("× lines delayed by flood control"),
+        "{}",
+        summary[0]
+    );
+    // Values as an admin reads them, not Rust's Debug format.
+    for line in &stderr {
+        assert!(
+            !line.contains("Some(")
+                && !line.contains("None")
+                && !line.contains("Quit(")
+                && !line.contains("=\""),
+            "Debug formatting in the log: {line}"
+        );
+    }
+}

@@ -197,6 +197,8 @@ impl Rooms {
             self.tell(id, Tone::Info, &format!("You are already in {target}."));
             return;
         }
+        // Named before leaving: an emptied room is removed.
+        let from_name = self.room_name(from);
         self.exit_room(id, from);
         let notice = LineBuilder::system(Tone::Leave)
             .nick(nick)
@@ -219,6 +221,13 @@ impl Rooms {
         }
         if let Some(member) = self.members.get_mut(&id) {
             member.room = key.clone();
+            tracing::info!(
+                peer = %member.outbox.peer,
+                nick = %nick,
+                from = %from_name,
+                to = %target,
+                "room change"
+            );
         }
         let others = self.enter(&key, id);
         let shown = self

@@ -60,6 +60,9 @@ pub struct Outbox {
     /// built only for those who read it (10,000 sign-ons would otherwise
     /// cost 10,000²). The session keeps it current ([`Request::Roster`]).
     pub roster: bool,
+    /// The client's address: every log line about the member names it
+    /// (the room manager's lines are outside the connection's span).
+    pub peer: std::net::SocketAddr,
 }
 
 /// Why someone left; the room is told.
@@ -71,6 +74,20 @@ pub enum LeaveReason {
     /// Signed on but silent past `idle_timeout_secs`.
     Idle,
     Shutdown,
+}
+
+/// As an admin reads it in the log: `quit: see you`, `connection lost`.
+impl std::fmt::Display for LeaveReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LeaveReason::Quit(None) => f.write_str("quit"),
+            LeaveReason::Quit(Some(message)) => write!(f, "quit: {message}"),
+            LeaveReason::ConnectionLost => f.write_str("connection lost"),
+            LeaveReason::NotReading => f.write_str("not reading"),
+            LeaveReason::Idle => f.write_str("idle"),
+            LeaveReason::Shutdown => f.write_str("server shutdown"),
+        }
+    }
 }
 
 /// The nick asked for is in use (under case folding).
@@ -299,7 +316,7 @@ impl Rooms {
         let id = self.next_id;
         self.next_id += 1;
         let room_key = self.default_room.key().to_owned();
-        info!(nick = %nick, room = %self.default_room, "signed on");
+        info!(peer = %outbox.peer, nick = %nick, room = %self.default_room, "signed on");
         self.by_nick.insert(nick.key().to_owned(), id);
         self.by_look.insert(nick.look().to_owned(), id);
         self.members.insert(
@@ -388,7 +405,7 @@ impl Rooms {
         if reason == LeaveReason::NotReading {
             member.outbox.kill.cancel();
         }
-        info!(nick = %member.nick, reason = ?reason, "signed off");
+        info!(peer = %member.outbox.peer, nick = %member.nick, %reason, "signed off");
         let why = match &reason {
             LeaveReason::Quit(None) => " has quit".to_owned(),
             LeaveReason::Quit(Some(message)) => format!(" has quit ({message})"),
@@ -446,8 +463,8 @@ impl Rooms {
         self.by_look.insert(nick.look().to_owned(), id);
         if let Some(member) = self.members.get_mut(&id) {
             member.nick = nick.clone();
+            info!(peer = %member.outbox.peer, old = %old, new = %nick, "nick change");
         }
-        info!(old = %old, new = %nick, "nick change");
         let notice = LineBuilder::system(Tone::Info)
             .nick(&old)
             .text(" is now known as ")
@@ -564,7 +581,7 @@ fn deliver(
         Ok(()) => {}
         Err(PushError::Full) => {
             member.failing.set(true);
-            warn!(nick = %member.nick, "outbound queue full, disconnecting");
+            warn!(peer = %member.outbox.peer, nick = %member.nick, "outbound queue full, disconnecting");
             failed.push((id, LeaveReason::NotReading));
         }
         Err(PushError::Closed) => {

@@ -42,6 +42,7 @@ fn join_in_batch(
                 lines,
                 kill: kill.clone(),
                 roster: true,
+                peer: "127.0.0.1:4000".parse().unwrap(),
             },
             reply,
         },

@@ -14,7 +14,7 @@ use crate::rooms::{MemberId, Request};
 use crate::telnet::Side;
 
 use super::negotiation::PromptEnd;
-use super::{End, Phase, Session};
+use super::{End, Phase, Repeated, Session};
 
 /// Most telnet events taken from the parser when a connection ends: they
 /// are what one read (8 KiB) made, so far fewer; the bound only keeps the
@@ -62,7 +62,12 @@ impl Session {
         }
         if line.truncated {
             let max = self.ctx.config.max_line_length;
-            tracing::info!(max, "line cut to the length limit");
+            if self.repeated.record(Repeated::LineCut) {
+                tracing::info!(
+                    max,
+                    "line cut to the length limit (the first time; later ones are counted)"
+                );
+            }
             self.notice(
                 Tone::Error,
                 &format!("Your line was too long and was cut to {max} characters."),
@@ -105,9 +110,10 @@ impl Session {
 
     async fn rename(&mut self, id: MemberId, nick: Nick) {
         match self.ctx.rooms.rename(id, nick.clone()).await {
-            Ok(Ok(())) => {
-                tracing::Span::current().record("nick", tracing::field::display(&nick));
-            }
+            // The connection's span keeps the nick signed on with: a span
+            // field recorded again is appended (`nick=ann nick=anna`), not
+            // replaced. The room manager logs the change, peer included.
+            Ok(Ok(())) => {}
             Ok(Err(taken)) => self.notice(Tone::Error, &format!("Sorry, {taken}.")),
             Err(_) => {}
         }

@@ -30,6 +30,7 @@ mod negotiation;
 mod signon;
 mod writer;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -42,6 +43,7 @@ use tracing::info;
 use crate::config::Config;
 use crate::editor::{Editor, Line, Mode};
 use crate::limits::{FloodControl, Offered, Permit};
+use crate::logsummary::LogSummary;
 use crate::mailbox::Mailbox;
 use crate::render::Tone;
 use crate::rooms::{LeaveReason, MemberId, Request, RoomsHandle};
@@ -97,6 +99,41 @@ enum End {
     NegotiationFlood,
 }
 
+/// As an admin reads it in the log: `quit: see you`, `sign-on timeout`.
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            End::Quit(None) => f.write_str("quit"),
+            End::Quit(Some(message)) => write!(f, "quit: {message}"),
+            End::ConnectionLost => f.write_str("connection lost"),
+            End::NotReading => f.write_str("not reading"),
+            End::Shutdown => f.write_str("server shutdown"),
+            End::SignOnTimeout => f.write_str("sign-on timeout"),
+            End::Idle => f.write_str("idle"),
+            End::NegotiationFlood => f.write_str("telnet negotiation flood"),
+        }
+    }
+}
+
+/// What a client can make happen again and again that the log tells of:
+/// the first time as it happens, then a count at the end ([`LogSummary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeated {
+    FloodDelayed,
+    LineCut,
+    MsspAnswered,
+}
+
+impl std::fmt::Display for Repeated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Repeated::FloodDelayed => "lines delayed by flood control",
+            Repeated::LineCut => "lines cut to the length limit",
+            Repeated::MsspAnswered => "MSSP requests answered",
+        })
+    }
+}
+
 /// One connection. See the module docs.
 struct Session {
     ctx: Arc<Context>,
@@ -120,9 +157,14 @@ struct Session {
     roster_wish: bool,
     /// The port the client connected to, for MSSP.
     port: u16,
+    /// The client's address, for the room manager's log lines about it.
+    peer: SocketAddr,
     /// Flood control for typed lines; while its queue is full, input is not
     /// read.
     flood: FloodControl<Line>,
+    /// Flood delays, cut lines and MSSP answers: logged the first time,
+    /// then counted, and summed up when the connection ends.
+    repeated: LogSummary<Repeated>,
     /// This connection's place under the connection limits, freed on drop.
     _permit: Option<Permit>,
 }
@@ -159,6 +201,9 @@ impl Session {
             max_marks_per_grapheme: config.max_combining_marks,
         };
         let port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
+        let peer = stream
+            .peer_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (read, write) = stream.into_split();
         let mut editor = Editor::new(Mode::Client, limits);
         editor.set_charset(config.fallback_charset);
@@ -178,6 +223,8 @@ impl Session {
             mssp_wanted: false,
             roster_wish: false,
             port,
+            peer,
+            repeated: LogSummary::default(),
             flood: FloodControl::new(
                 config.flood_lines_per_sec,
                 config.flood_burst,
@@ -428,10 +475,12 @@ impl Session {
                 Offered::Now(line) => line,
                 Offered::Delayed { wait, tell } => {
                     if tell {
-                        info!(
-                            wait_ms = wait.as_millis() as u64,
-                            "flood control: delaying lines"
-                        );
+                        if self.repeated.record(Repeated::FloodDelayed) {
+                            info!(
+                                wait_ms = wait.as_millis() as u64,
+                                "flood control: delaying lines (the first time; later ones are counted)"
+                            );
+                        }
                         let rate = self.ctx.config.flood_lines_per_sec;
                         self.notice(
                             Tone::Error,
@@ -479,7 +528,10 @@ impl Session {
     /// Tells the room and the client, flushes, and closes.
     async fn finish(mut self: Box<Self>, end: End) {
         self.negotiation.log_summary();
-        info!(reason = ?end, "disconnected");
+        if !self.repeated.is_empty() {
+            info!(counts = %self.repeated, "repeated during the connection");
+        }
+        info!(reason = %end, "disconnected");
         let reason = match &end {
             End::Quit(message) => Some(LeaveReason::Quit(message.clone())),
             End::ConnectionLost => Some(LeaveReason::ConnectionLost),

@@ -258,7 +258,7 @@ impl Negotiation {
             Event::Option(change) => self.on_option(telnet, *change, &mut effects),
             Event::Refused { side, option } => {
                 self.speaks_telnet = true;
-                debug!(?side, option, "refused option");
+                debug!(%side, option, "refused option");
             }
             Event::Subnegotiation { option, data } => {
                 self.on_subnegotiation(telnet, *option, data, &mut effects);

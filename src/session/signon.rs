@@ -16,7 +16,7 @@ use crate::rooms::Outbox;
 use nectar::constants::{EOR, GA, IAC};
 
 use super::negotiation::PromptEnd;
-use super::{End, Phase, Session};
+use super::{End, Phase, Repeated, Session};
 
 /// The line a telnet-less MSSP crawler sends instead of `IAC DO MSSP`.
 const MSSP_REQUEST: &str = "MSSP-REQUEST";
@@ -34,10 +34,10 @@ impl Session {
         self.greeted = true;
         let client = self.negotiation.client();
         info!(
-            mode = ?self.editor.mode(),
-            client = ?client.name(),
-            terminal = ?client.terminal(),
-            mtts = ?client.mtts,
+            editing = %self.editor.mode(),
+            client = %client.name().unwrap_or("-"),
+            terminal = %client.terminal().unwrap_or("-"),
+            mtts = %client.mtts.map_or_else(|| "-".to_owned(), |m| m.to_string()),
             charset = %client.charset,
             width = client.window.0,
             "negotiated"
@@ -104,6 +104,7 @@ impl Session {
             lines,
             kill: self.kill.clone(),
             roster: self.roster_wish,
+            peer: self.peer,
         };
         match self.ctx.rooms.join(nick.clone(), outbox).await {
             Ok(Ok(id)) => {
@@ -165,7 +166,9 @@ impl Session {
     /// Answers `DO MSSP` with the live variables.
     pub(super) async fn send_mssp(&mut self) {
         let vars = self.mssp_variables().await;
-        info!("MSSP request answered");
+        if self.repeated.record(Repeated::MsspAnswered) {
+            info!("MSSP request answered (the first time; later ones are counted)");
+        }
         self.writer
             .pending()
             .extend_from_slice(&mssp::encode_telnet(&vars));

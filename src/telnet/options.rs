@@ -30,6 +30,16 @@ pub enum Side {
     Remote,
 }
 
+/// As an admin reads it in the log: whose side of the option.
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Local => "tavern's",
+            Side::Remote => "the client's",
+        })
+    }
+}
+
 /// What tavern agrees to when the client asks, and nothing else. This is the
 /// only place that says which options tavern speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
