@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-mod process;
 
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Read, Write};
@@ -14,7 +13,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::Client;
-use process::Tavern;
+use common::process::Tavern;
 
 /// People in the room besides the asker: more than the asker's queue
 /// (`outbound_queue`, 1024 lines) would hold one line each.
@@ -136,10 +135,10 @@ fn names_in(listing: &str) -> BTreeSet<String> {
 
 #[test]
 fn who_in_a_room_of_two_thousand_lists_everyone_and_keeps_the_asker() {
-    let server = Tavern::start(&[
-        ("TAVERN_MAX_CONNECTIONS", "10000"),
-        ("TAVERN_NEGOTIATION_WAIT_MS", "50"),
-    ]);
+    let server = Tavern::builder()
+        .env("TAVERN_MAX_CONNECTIONS", "10000")
+        .env("TAVERN_NEGOTIATION_WAIT_MS", "50")
+        .start();
     let mut crowd = Crowd::sign_on(server.addr, CROWD);
     let mut asker = Client::sign_on(server.addr, "asker");
     crowd.pump();

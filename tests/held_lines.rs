@@ -8,19 +8,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-mod process;
 
 use common::Client;
-use process::Tavern;
+use common::process::Tavern;
 
 const LINES: usize = 20;
 
 fn server() -> Tavern {
-    Tavern::start(&[
-        ("TAVERN_FLOOD_LINES_PER_SEC", "1"),
-        ("TAVERN_FLOOD_BURST", "10"),
-        ("TAVERN_SERVER_NAME", "Testhaven"),
-    ])
+    Tavern::builder()
+        .env("TAVERN_NEGOTIATION_WAIT_MS", "300")
+        .env("TAVERN_FLOOD_LINES_PER_SEC", "1")
+        .env("TAVERN_FLOOD_BURST", "10")
+        .env("TAVERN_SERVER_NAME", "Testhaven")
+        .start()
 }
 
 /// Signs on `watcher` and `fast`; `fast` sends the 20 lines in one write and

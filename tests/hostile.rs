@@ -15,13 +15,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use common::process::{Tavern, TavernBuilder};
 use common::telnet::{
     AYT, CHARSET, CHARSET_REQUEST, DO, DONT, ECHO, GMCP, IAC, MCCP2, MSSP, NAWS, NOP, Reader, SB,
     SE, SGA, TELOPT_EOR, TTYPE, TTYPE_IS, TTYPE_SEND, WILL, sb,
@@ -39,179 +39,13 @@ const RSS_GROWTH_BOUND_KB: u64 = 2 * 1024;
 /// in-process tests' `test_config`): each raw client is prompted sooner.
 const FAST_NEGOTIATION_MS: &str = "300";
 
+/// A tavern whose raw clients are prompted after `FAST_NEGOTIATION_MS`.
+fn fast_negotiation() -> TavernBuilder {
+    Tavern::builder().env("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS)
+}
+
 /// Pause between polls inside a deadline loop.
 const POLL: Duration = Duration::from_millis(5);
-
-/// A tavern process, killed by its PID and reaped when dropped; its log is
-/// kept for the test to read.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
-}
-
-impl Server {
-    fn start(extra_env: &[(&str, &str)]) -> Server {
-        Server::start_with(extra_env, None)
-    }
-
-    /// With `fd_limit`, the server runs under `ulimit -n fd_limit` (set by
-    /// `sh`, which then execs tavern, so the PID is tavern's).
-    fn start_with(extra_env: &[(&str, &str)], fd_limit: Option<u32>) -> Server {
-        let tavern = env!("CARGO_BIN_EXE_tavern");
-        let mut command = match fd_limit {
-            None => Command::new(tavern),
-            Some(limit) => {
-                let mut sh = Command::new("/bin/sh");
-                sh.arg("-c")
-                    .arg(format!("ulimit -n {limit} && exec \"$0\""))
-                    .arg(tavern);
-                sh
-            }
-        };
-        for (name, _) in std::env::vars_os() {
-            if name
-                .to_string_lossy()
-                .to_ascii_uppercase()
-                .starts_with("TAVERN_")
-            {
-                command.env_remove(name);
-            }
-        }
-        command
-            .env("TAVERN_LISTEN", "127.0.0.1:0")
-            .env("TAVERN_MAX_CONNECTIONS_PER_IP", "10000")
-            .env("TAVERN_CONNECT_RATE_PER_IP_PER_MINUTE", "0")
-            .env("TAVERN_FLOOD_LINES_PER_SEC", "0")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (name, value) in extra_env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("spawn tavern");
-        let log = Arc::new(Mutex::new(String::new()));
-        // Logs go to stderr, with `eprintln!` (e.g. the second signal's
-        // message); stdout has the `listening on` line. Both are kept, in
-        // one log.
-        let stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        keep_lines(stderr, Arc::clone(&log));
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("tavern ended before listening")
-                .expect("stdout");
-            if let Some(addr) = line.strip_prefix("tavern listening on ") {
-                break addr.trim().parse().expect("listening address");
-            }
-        };
-        keep_lines(lines, Arc::clone(&log));
-        Server { child, addr, log }
-    }
-
-    fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("the server is still running");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|kb| kb.parse().ok())
-            .expect("VmRSS in /proc/PID/status")
-    }
-
-    /// Asserts the RSS grew by at most `bound_kb` since `before`, and prints
-    /// the growth (the figures the bounds' comments quote).
-    fn assert_rss_growth(&self, before: u64, bound_kb: u64, what: &str) {
-        let grown = self.rss_kb().saturating_sub(before);
-        eprintln!("{what}: RSS grew by {grown} KiB");
-        assert!(
-            grown <= bound_kb,
-            "{what}: RSS grew by {grown} KiB (bound {bound_kb} KiB)"
-        );
-    }
-
-    fn threads(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("the server is still running");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("Threads:"))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("Threads in /proc/PID/status")
-    }
-
-    /// User plus system CPU time the server has used, in clock ticks.
-    fn cpu_ticks(&self) -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .expect("the server is still running");
-        // Fields after the command name, which is in parentheses and may
-        // hold spaces: state is field 3, utime 14, stime 15.
-        let after_name = stat
-            .rfind(')')
-            .map(|end| &stat[end + 1..])
-            .expect("/proc/PID/stat has a command name");
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let field = |n: usize| -> u64 {
-            fields
-                .get(n - 3)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("field {n} of /proc/PID/stat: {stat:?}"))
-        };
-        field(14) + field(15)
-    }
-
-    /// What the server logged so far.
-    fn log(&self) -> String {
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn assert_running(&mut self) {
-        assert!(
-            matches!(self.child.try_wait(), Ok(None)),
-            "the server exited; its log:\n{}",
-            self.log()
-        );
-    }
-
-    /// Polls until the server exits, at most `DEADLINE`.
-    fn wait_exit(&mut self) -> ExitStatus {
-        common::wait_exit(&mut self.child)
-    }
-
-    fn signal_term(&self) {
-        common::sigterm(self.child.id());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Appends every line from `lines` to `log`, on a thread of its own, so the
-/// server never blocks on a full pipe.
-fn keep_lines(
-    lines: impl Iterator<Item = std::io::Result<String>> + Send + 'static,
-    log: Arc<Mutex<String>>,
-) {
-    std::thread::spawn(move || {
-        for line in lines {
-            let Ok(line) = line else { break };
-            let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
-}
 
 /// Two signed-on observers that check they still hear each other.
 struct Observers {
@@ -221,7 +55,7 @@ struct Observers {
 }
 
 impl Observers {
-    fn new(server: &Server) -> Observers {
+    fn new(server: &Tavern) -> Observers {
         let ann = Client::sign_on(server.addr, "ann");
         let bob = Client::sign_on(server.addr, "bob");
         Observers { ann, bob, round: 0 }
@@ -273,7 +107,7 @@ fn garbage(len: usize, mut seed: u32) -> Vec<u8> {
 }
 
 fn scenario(name: &str, hostile_bytes: &[u8]) {
-    let mut server = Server::start(&[]);
+    let mut server = Tavern::builder().start();
     let mut observers = Observers::new(&server);
     observers.chat();
     let before = server.rss_kb();
@@ -303,7 +137,9 @@ fn random_bytes_with_invalid_utf8_nuls_and_lone_crs() {
 
 #[test]
 fn a_thousand_connect_and_disconnect_cycles_leave_no_ghosts() {
-    let server = Server::start(&[("TAVERN_NEGOTIATION_WAIT_MS", "20")]);
+    let server = Tavern::builder()
+        .env("TAVERN_NEGOTIATION_WAIT_MS", "20")
+        .start();
     let mut observers = Observers::new(&server);
     let addr = server.addr;
     let start = Instant::now();
@@ -466,7 +302,7 @@ fn bulk_line(sender: &str, counter: usize) -> String {
 
 #[test]
 fn a_client_that_never_reads_is_dropped_while_observers_exchange_megabytes() {
-    let mut server = Server::start(&[("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS)]);
+    let mut server = fast_negotiation().start();
     let mut observers = Observers::new(&server);
     // Signs on, then never reads again.
     let mut sleepy = Client::sign_on(server.addr, "sleepy");
@@ -628,10 +464,9 @@ fn two_thousand_connections_that_never_sign_on_are_held_then_timed_out() {
         "the hard limit on open files ({limit}) is too low for {IDLE_CONNECTIONS} connections"
     );
     let timeout = IDLE_SIGNON_TIMEOUT_SECS.to_string();
-    let mut server = Server::start(&[
-        ("TAVERN_SIGNON_TIMEOUT_SECS", &timeout),
-        ("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS),
-    ]);
+    let mut server = fast_negotiation()
+        .env("TAVERN_SIGNON_TIMEOUT_SECS", &timeout)
+        .start();
     let mut observers = Observers::new(&server);
     observers.chat();
     let before = server.rss_kb();
@@ -721,7 +556,7 @@ enum Outcome {
 
 #[test]
 fn hostile_nicknames_are_cleaned_or_refused_and_never_reach_the_observers() {
-    let mut server = Server::start(&[("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS)]);
+    let mut server = fast_negotiation().start();
     let mut observers = Observers::new(&server);
     observers.chat();
     // With colors off the server sends the observers no escape sequence of
@@ -847,7 +682,7 @@ fn write_alone(client: &mut Client, bytes: &[u8]) {
 
 #[test]
 fn a_nick_typed_a_byte_at_a_time_between_negotiation_replies_arrives_intact() {
-    let mut server = Server::start(&[]);
+    let mut server = Tavern::builder().start();
     let mut observers = Observers::new(&server);
     observers.chat();
     let before = server.rss_kb();
@@ -944,10 +779,7 @@ fn clock_ticks_per_second() -> u64 {
 
 #[test]
 fn accept_errors_from_running_out_of_file_descriptors_are_survived() {
-    let mut server = Server::start_with(
-        &[("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS)],
-        Some(ACCEPT_FD_LIMIT),
-    );
+    let mut server = fast_negotiation().fd_limit(ACCEPT_FD_LIMIT).start();
     let mut observers = Observers::new(&server);
     observers.chat();
     let before = server.rss_kb();
@@ -1032,7 +864,7 @@ const LINGER_SEND_MAX: Duration = Duration::from_secs(20);
 
 #[test]
 fn a_second_sigterm_during_shutdown_exits_at_once() {
-    let mut server = Server::start(&[("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS)]);
+    let mut server = fast_negotiation().start();
     let mut observers = Observers::new(&server);
     observers.chat();
     let before = server.rss_kb();
@@ -1060,12 +892,12 @@ fn a_second_sigterm_during_shutdown_exits_at_once() {
     observers.chat();
     let grown = server.rss_kb().saturating_sub(before);
 
-    server.signal_term();
+    server.terminate();
     observers.ann.expect("tavern is shutting down. Goodbye!");
     observers.bob.expect("tavern is shutting down. Goodbye!");
     // Shutdown is under way and not finished: the lingerer holds it.
     server.assert_running();
-    server.signal_term();
+    server.terminate();
     let status = server.wait_exit();
     stop.store(true, Ordering::Relaxed);
     sender.join().expect("the sending thread panicked");
@@ -1091,7 +923,7 @@ fn a_second_sigterm_during_shutdown_exits_at_once() {
 /// prompt again.
 #[test]
 fn a_nickname_made_only_of_escape_codes_is_refused_with_a_message() {
-    let mut server = Server::start(&[("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS)]);
+    let mut server = fast_negotiation().start();
     let mut observers = Observers::new(&server);
     for observer in [&mut observers.ann, &mut observers.bob] {
         observer.send_line("/color off");
@@ -1143,7 +975,7 @@ fn write_in_background(client: &Client, bytes: Vec<u8>) -> std::thread::JoinHand
 /// been sent a bounded amount; the observers chat throughout.
 #[test]
 fn a_megabyte_of_ayt_nop_and_gmcp_while_off_is_cut_off_with_bounded_output() {
-    let mut server = Server::start(&[("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS)]);
+    let mut server = fast_negotiation().start();
     let mut observers = Observers::new(&server);
     let mut unit = vec![IAC, AYT, IAC, NOP];
     unit.extend(sb(GMCP, br#"Core.Supports.Set ["Char 1", "Room 1"]"#));
@@ -1207,7 +1039,7 @@ fn hostile_telnet_round(round: usize) -> Vec<u8> {
 }
 
 /// The log lines that name `client`'s address (its connection's span).
-fn log_bytes_of(server: &Server, client: &Client) -> (usize, Vec<String>) {
+fn log_bytes_of(server: &Tavern, client: &Client) -> (usize, Vec<String>) {
     let port = client.stream().local_addr().expect("local addr").port();
     let peer = format!("127.0.0.1:{port}");
     let lines: Vec<String> = server
@@ -1222,7 +1054,7 @@ fn log_bytes_of(server: &Server, client: &Client) -> (usize, Vec<String>) {
 /// Signs on, sends `rounds` of the hostile mix while reading, quits, and
 /// returns the log bytes its connection caused, once its disconnection is
 /// logged.
-fn log_bytes_for_hostile_input(server: &Server, nick: &str, rounds: usize) -> (usize, usize) {
+fn log_bytes_for_hostile_input(server: &Tavern, nick: &str, rounds: usize) -> (usize, usize) {
     let mut hostile = Client::sign_on(server.addr, nick);
     let mut input: Vec<u8> = (0..rounds).flat_map(hostile_telnet_round).collect();
     input.extend(b"/quit\r\n");
@@ -1256,7 +1088,7 @@ fn log_bytes_for_hostile_input(server: &Server, nick: &str, rounds: usize) -> (u
 /// few lines, under `LOG_BYTES_PER_CONNECTION_BOUND`, at `info`.
 #[test]
 fn log_bytes_per_connection_are_bounded_whatever_it_sends() {
-    let mut server = Server::start(&[("RUST_LOG", "info")]);
+    let mut server = Tavern::builder().env("RUST_LOG", "info").start();
     let (small_in, small_log) = log_bytes_for_hostile_input(&server, "small", 250);
     let (large_in, large_log) = log_bytes_for_hostile_input(&server, "large", 2500);
     assert!(
@@ -1387,10 +1219,9 @@ fn count_markers(stream: TcpStream) -> Markers {
 
 #[test]
 fn editing_controls_cost_no_more_cpu_per_megabyte_than_five_times_plain_text() {
-    let mut server = Server::start(&[
-        ("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS),
-        ("TAVERN_LINE_EDITING", "server"),
-    ]);
+    let mut server = fast_negotiation()
+        .env("TAVERN_LINE_EDITING", "server")
+        .start();
     let client = Client::sign_on(server.addr, "typist");
     let (markers, received, stop) = count_markers(client.stream().try_clone().expect("clone"));
     let mut stream = client.stream().try_clone().expect("clone");
@@ -1519,10 +1350,9 @@ fn non_reader(addr: SocketAddr, nick: &str, sign_on: bool) -> TcpStream {
 
 #[test]
 fn connections_that_never_read_hold_no_more_than_the_write_budget_whatever_they_send() {
-    let mut server = Server::start(&[
-        ("TAVERN_NEGOTIATION_WAIT_MS", FAST_NEGOTIATION_MS),
-        ("TAVERN_LINE_EDITING", "server"),
-    ]);
+    let mut server = fast_negotiation()
+        .env("TAVERN_LINE_EDITING", "server")
+        .start();
     let mut observers = Observers::new(&server);
     observers.chat();
     let streams: Vec<(&str, TcpStream)> = NON_READERS

@@ -9,171 +9,22 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use common::{Client, DEADLINE};
+use common::Client;
+use common::process::{Tavern, TempDir};
 
-/// An empty directory of its own, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "tavern-it-logs-{test}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).expect("create temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A tavern process started by the test, its output kept line by line;
-/// killed by its PID (through `Child::kill`) if still running when dropped.
-struct Tavern {
-    child: Child,
-    addr: SocketAddr,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
-    _dir: TempDir,
-}
-
-/// Appends each line of `pipe` to `lines`, on a thread of its own, so the
-/// child never blocks on a full pipe.
-fn keep_lines(pipe: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let kept = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).split(b'\n') {
-            let Ok(line) = line else { break };
-            // Lossy, so a stray byte shows in the assertion, not as a panic.
-            let line = String::from_utf8_lossy(&line).into_owned();
-            kept.lock().unwrap().push(line);
-        }
-    });
-    lines
-}
-
-impl Tavern {
-    /// Starts tavern on 127.0.0.1:0 in an empty directory with no inherited
-    /// `TAVERN_*` variables, `RUST_LOG=info` and `env` on top; waits for its
-    /// `listening on` line.
-    fn start(test: &str, env: &[(&str, &str)]) -> Tavern {
-        let dir = TempDir::new(test);
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tavern"));
-        command.current_dir(&dir.0);
-        for (name, _) in std::env::vars_os() {
-            if name
-                .to_string_lossy()
-                .to_ascii_uppercase()
-                .starts_with("TAVERN_")
-            {
-                command.env_remove(name);
-            }
-        }
-        command
-            .env("RUST_LOG", "info")
-            .env("TAVERN_LISTEN", "127.0.0.1:0")
-            .env("TAVERN_NEGOTIATION_WAIT_MS", "100")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("spawn tavern");
-        let stdout = keep_lines(child.stdout.take().expect("stdout"));
-        let stderr = keep_lines(child.stderr.take().expect("stderr"));
-        let start = Instant::now();
-        let addr = loop {
-            let found = stdout.lock().unwrap().iter().find_map(|line| {
-                line.strip_prefix("tavern listening on ")
-                    .map(|addr| addr.trim().parse::<SocketAddr>().expect("address"))
-            });
-            if let Some(addr) = found {
-                break addr;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("tavern exited with {status}: {:?}", stderr.lock().unwrap());
-            }
-            assert!(start.elapsed() < DEADLINE, "no `listening on` line");
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        Tavern {
-            child,
-            addr,
-            stdout,
-            stderr,
-            _dir: dir,
-        }
-    }
-
-    /// Stops it with SIGTERM and waits for it to exit successfully and for
-    /// its output to end.
-    fn stop(&mut self) {
-        common::sigterm(self.child.id());
-        let status = common::wait_exit(&mut self.child);
-        assert!(status.success(), "exit status after SIGTERM: {status}");
-        // The pipes close with the process; give the readers their last
-        // lines (bounded: they end at end of file).
-        let start = Instant::now();
-        while Arc::strong_count(&self.stderr) > 1 || Arc::strong_count(&self.stdout) > 1 {
-            assert!(start.elapsed() < DEADLINE, "output readers did not finish");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn stderr(&self) -> Vec<String> {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn stdout(&self) -> Vec<String> {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    /// Waits until `count` stderr lines contain `needle`.
-    fn wait_log(&self, needle: &str, count: usize) {
-        let start = Instant::now();
-        while self.count_log(needle) < count {
-            assert!(
-                start.elapsed() < DEADLINE,
-                "waited for {count} log lines with {needle:?}: {:?}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn count_log(&self, needle: &str) -> usize {
-        self.stderr
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.contains(needle))
-            .count()
-    }
-}
-
-impl Drop for Tavern {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Starts tavern for the test named `test`: in an empty directory of its
+/// own, with the binary's own limits, `RUST_LOG=info`, a short negotiation
+/// wait and `env` on top.
+fn start(test: &str, env: &[(&str, &str)]) -> Tavern {
+    Tavern::builder()
+        .binary_limits()
+        .env("RUST_LOG", "info")
+        .env("TAVERN_NEGOTIATION_WAIT_MS", "100")
+        .envs(env)
+        .dir(&TempDir::new(&format!("logs-{test}")))
+        .start()
 }
 
 /// A session's worth of logging: a sign-on, a line, a quit.
@@ -187,7 +38,7 @@ fn chat_a_little(addr: SocketAddr) {
 
 #[test]
 fn logs_go_to_stderr_without_color_codes_and_stdout_has_only_the_listening_line() {
-    let mut tavern = Tavern::start("stderr", &[]);
+    let mut tavern = start("stderr", &[]);
     chat_a_little(tavern.addr);
     tavern.wait_log("disconnected", 1);
     tavern.stop();
@@ -212,7 +63,7 @@ fn logs_go_to_stderr_without_color_codes_and_stdout_has_only_the_listening_line(
 
 #[test]
 fn the_json_log_format_writes_one_json_object_per_line() {
-    let mut tavern = Tavern::start("json", &[("TAVERN_LOG_FORMAT", "json")]);
+    let mut tavern = start("json", &[("TAVERN_LOG_FORMAT", "json")]);
     chat_a_little(tavern.addr);
     tavern.wait_log("disconnected", 1);
     tavern.stop();
@@ -238,7 +89,7 @@ fn the_json_log_format_writes_one_json_object_per_line() {
 /// count, not a line per attempt.
 #[test]
 fn refused_reconnects_are_logged_once_and_summed_up_not_a_line_each() {
-    let mut tavern = Tavern::start(
+    let mut tavern = start(
         "refusals",
         &[
             ("TAVERN_MAX_CONNECTIONS_PER_IP", "1"),
@@ -271,7 +122,7 @@ fn refused_reconnects_are_logged_once_and_summed_up_not_a_line_each() {
 
 #[test]
 fn connections_over_the_rate_are_refused_with_one_line_and_one_log_line() {
-    let mut tavern = Tavern::start(
+    let mut tavern = start(
         "rate",
         &[
             ("TAVERN_CONNECT_RATE_PER_IP_PER_MINUTE", "1"),
@@ -306,11 +157,11 @@ fn connections_over_the_rate_are_refused_with_one_line_and_one_log_line() {
 /// however many connect, and one more when the file changes.
 #[test]
 fn an_unknown_banner_placeholder_is_logged_once_per_file_change() {
-    let dir = TempDir::new("banner");
-    let banner = dir.0.join("banner.txt");
+    let dir = TempDir::new("logs-banner");
+    let banner = dir.path().join("banner.txt");
     std::fs::write(&banner, "Welcome to {server_name}: {onlne} online\n").unwrap();
     let banner_arg = banner.display().to_string();
-    let tavern = Tavern::start("banner", &[("TAVERN_BANNER", &banner_arg)]);
+    let tavern = start("banner", &[("TAVERN_BANNER", &banner_arg)]);
     for _ in 0..5 {
         let mut client = Client::connect(tavern.addr);
         let greeting = client.expect("Nickname:");
@@ -346,7 +197,7 @@ fn an_unknown_banner_placeholder_is_logged_once_per_file_change() {
 
 #[test]
 fn a_users_comings_and_goings_name_the_peer_and_nick_as_an_admin_reads_them() {
-    let mut tavern = Tavern::start(
+    let mut tavern = start(
         "peer",
         &[
             ("TAVERN_FLOOD_LINES_PER_SEC", "1"),

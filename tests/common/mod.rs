@@ -1,9 +1,11 @@
 //! Test harness: a real tavern on 127.0.0.1:0 in its own runtime thread, with
 //! a shutdown the test controls, and a raw TCP client that waits for what it
 //! expects with a deadline (never a fixed sleep). [`telnet`] holds the
-//! telnet codes and the one parser every test reads tavern's bytes with.
+//! telnet codes and the one parser every test reads tavern's bytes with;
+//! [`process`] the one way to run the tavern binary as a child process.
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod process;
 pub mod telnet;
 
 use std::io::{ErrorKind, Read, Write};
