@@ -476,6 +476,11 @@ impl Tavern {
 
 impl Drop for Tavern {
     fn drop(&mut self) {
+        // A failing test shows what the server logged (warnings by
+        // default), so a CI failure can be read without a rerun.
+        if std::thread::panicking() {
+            eprintln!("--- the tavern process's output ---\n{}", self.log());
+        }
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
