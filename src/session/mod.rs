@@ -66,6 +66,16 @@ pub(crate) struct Context {
 /// send its nick and first lines before negotiation ends).
 const MAX_EARLY_LINES: usize = 16;
 
+/// Input events of one read handled per unit of tokio's cooperative budget
+/// (128 units a poll, spent by socket reads too): a session yields its
+/// worker after at most 16 × 128 events of one client's input, each O(1)
+/// (the editor's work per byte is bounded). A unit per event made the
+/// senders of a busy room yield between the lines of one read, which split
+/// the room manager's batches: 15% less peak fan-out and 15% more CPU per
+/// delivery at 1,000 clients (bench, issue 14 note); a read of a few lines
+/// now spends none.
+const EVENTS_PER_BUDGET_UNIT: u8 = 16;
+
 /// How long a goodbye may take to write at shutdown or /quit.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -162,6 +172,9 @@ struct Session {
     /// Flood control for typed lines; while its queue is full, input is not
     /// read.
     flood: FloodControl<Line>,
+    /// Input events of the current read since the last unit of cooperative
+    /// budget was spent (see [`EVENTS_PER_BUDGET_UNIT`]).
+    events_unspent: u8,
     /// Flood delays, cut lines and MSSP answers: logged the first time,
     /// then counted, and summed up when the connection ends.
     repeated: LogSummary<Repeated>,
@@ -224,6 +237,7 @@ impl Session {
             roster_wish: false,
             port,
             peer,
+            events_unspent: 0,
             repeated: LogSummary::default(),
             flood: FloodControl::new(
                 config.flood_lines_per_sec,
@@ -317,9 +331,19 @@ impl Session {
                             }
                             // One read can hold thousands of events: the
                             // runtime's other tasks get their turn between
-                            // them (this yields once the task's budget is
-                            // spent).
-                            tokio::task::consume_budget().await;
+                            // them. Every EVENTS_PER_BUDGET_UNIT events of
+                            // one read spend one unit of the task's
+                            // cooperative budget, which yields once it is
+                            // spent (the socket's reads spend it too).
+                            if self.input.has_events() {
+                                self.events_unspent += 1;
+                                if self.events_unspent >= EVENTS_PER_BUDGET_UNIT {
+                                    self.events_unspent = 0;
+                                    tokio::task::consume_budget().await;
+                                }
+                            } else {
+                                self.events_unspent = 0;
+                            }
                         }
                         Some(Err(_)) => return End::ConnectionLost,
                         None => {
