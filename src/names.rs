@@ -160,7 +160,9 @@ impl Nick {
     }
 
     /// The skeleton of the name as typed: "biII" and "bill" share one,
-    /// though their keys differ ("biii", "bill"). See [`Nick::looks_like`].
+    /// though their keys differ ("biii", "bill"). Two nicks whose keys or
+    /// looks are the same may not be held at once (the room manager keeps a
+    /// map of each).
     pub fn look(&self) -> &str {
         &self.look
     }
