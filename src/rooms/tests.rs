@@ -188,7 +188,7 @@ fn who_in_a_room_bigger_than_the_askers_queue_is_one_reply_and_keeps_the_asker()
     for all in [false, true] {
         command(&mut rooms, &asker, RoomCommand::Who { all }, now);
         let delivery = asker.lines.try_recv().expect("an answer");
-        assert!(matches!(delivery, Delivery::Reply { .. }), "{delivery:?}");
+        assert!(matches!(delivery, Delivery::Reply(_)), "{delivery:?}");
         let text: String = delivery
             .messages()
             .iter()

@@ -89,7 +89,7 @@ impl Session {
 
     fn put_delivery(&mut self, delivery: &Delivery, form: Form, text_started: &mut bool) {
         let charset = self.negotiation.client().charset;
-        if let Delivery::Run(run) | Delivery::Reply { run, .. } = delivery
+        if let Some(run) = delivery.run()
             && !form.channel_text
             && !form.roster
             && charset == Charset::Utf8
