@@ -52,6 +52,7 @@ pub(crate) mod mailbox;
 pub(crate) mod mccp;
 pub(crate) mod mssp;
 pub(crate) mod names;
+pub(crate) mod nick_colors;
 pub(crate) mod outgoing;
 pub(crate) mod refusals;
 pub(crate) mod render;
