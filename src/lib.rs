@@ -59,6 +59,7 @@ pub(crate) mod render;
 pub(crate) mod rooms;
 pub(crate) mod server;
 pub(crate) mod session;
+pub(crate) mod timestamps;
 pub(crate) mod wrap;
 
 pub use config::Config;

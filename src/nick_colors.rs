@@ -9,9 +9,8 @@
 //! - the hash is FNV-1a followed by murmur3's finalizer, so one letter
 //!   changed moves every bit, and the entry is taken from the high bits;
 //! - each palette's entries are far apart: in 256 colors and truecolor at
-//!   least [`MIN_DELTA_E_256`] / [`MIN_DELTA_E_TRUECOLOR`] (CIE76 ΔE, where
-//!   about 2.3 is "just noticeable" and over 20 reads as another color) from
-//!   each other; in 16 colors the 12 foreground colors that are neither
+//!   least 28 / 25 from each other (CIE76 ΔE, where about 2.3 is "just
+//!   noticeable" and over 20 reads as another color); in 16 colors the 12 foreground colors that are neither
 //!   black, white nor grey (the terminal's theme decides their RGB, so no
 //!   distance can be promised there);
 //! - every 256-color and truecolor entry has a relative luminance between
