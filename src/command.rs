@@ -36,6 +36,8 @@ pub(crate) enum SessionCommand {
     Color(bool),
     /// What tavern knows about the user's client.
     Client,
+    /// `/timestamps on|off`, or without an argument (`None`): which it is.
+    Timestamps(Option<bool>),
     Help,
 }
 
@@ -91,6 +93,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "mark yourself away; typing anything brings you back",
     ),
     ("/color on|off", "turn colors on or off"),
+    (
+        "/timestamps [on|off]",
+        "put the time (UTC) before each line you are shown",
+    ),
     (
         "/client",
         "what tavern knows about your client (window, charset, colors...)",
@@ -160,6 +166,12 @@ impl Input {
                 _ => usage_of("/color"),
             },
             "client" => Input::Session(SessionCommand::Client),
+            "timestamps" => match args.to_lowercase().as_str() {
+                "" => Input::Session(SessionCommand::Timestamps(None)),
+                "on" => Input::Session(SessionCommand::Timestamps(Some(true))),
+                "off" => Input::Session(SessionCommand::Timestamps(Some(false))),
+                _ => usage_of("/timestamps"),
+            },
             "help" | "?" => Input::Session(SessionCommand::Help),
             _ => Input::Mistake(Mistake::Unknown(name.to_owned())),
         }

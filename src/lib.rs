@@ -52,12 +52,14 @@ pub(crate) mod mailbox;
 pub(crate) mod mccp;
 pub(crate) mod mssp;
 pub(crate) mod names;
+pub(crate) mod nick_colors;
 pub(crate) mod outgoing;
 pub(crate) mod refusals;
 pub(crate) mod render;
 pub(crate) mod rooms;
 pub(crate) mod server;
 pub(crate) mod session;
+pub(crate) mod timestamps;
 pub(crate) mod wrap;
 
 pub use config::Config;

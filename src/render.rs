@@ -27,6 +27,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::gmcp;
 use crate::names::Nick;
+use crate::nick_colors::nick_color;
 
 /// How many colors a client shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -105,70 +106,6 @@ const RESET: &str = "\x1b[0m";
 const SYSTEM_MARK: &str = "*** ";
 /// The mark of a system line for screen readers: a word, not decoration.
 const SYSTEM_MARK_SPOKEN: &str = "[server] ";
-
-/// Nick colors in 16-color mode: the 12 foreground colors that read well on
-/// dark and light backgrounds (no black, white or grey).
-const NICK_COLORS: [&str; 12] = [
-    "31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96",
-];
-
-/// A nick's hash: derived from its key, so its color is the same for
-/// everyone, every time, whatever the capitalization. FNV-1a, stable across
-/// runs and platforms, unlike std's hasher.
-fn nick_hash(nick: &Nick) -> u32 {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in nick.key().bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    hash
-}
-
-/// The SGR sequence that shows a nick at `depth`: bold, in its color, as one
-/// sequence (`ESC [1;31m`, not `ESC [1m ESC [31m`: nicks are on every chat
-/// line, and the three bytes saved are a tenth of a short one). Empty for no
-/// color.
-pub fn nick_color(nick: &Nick, depth: ColorDepth) -> String {
-    let hash = nick_hash(nick);
-    match depth {
-        ColorDepth::None => String::new(),
-        ColorDepth::Ansi16 => format!("\x1b[1;{}m", NICK_COLORS[hash as usize % NICK_COLORS.len()]),
-        ColorDepth::Ansi256 => {
-            // The 6x6x6 cube, levels 1..=5 (level 0 is too dark on a black
-            // background), never grey, and bright enough in one channel.
-            let mut rgb = [1 + hash % 5, 1 + (hash / 5) % 5, 1 + (hash / 25) % 5];
-            if rgb.iter().all(|&c| c < 3) {
-                rgb[(hash as usize / 125) % 3] = 4;
-            }
-            if rgb[0] == rgb[1] && rgb[1] == rgb[2] {
-                rgb[2] = if rgb[2] > 2 { 1 } else { 5 };
-            }
-            format!("\x1b[1;38;5;{}m", 16 + 36 * rgb[0] + 6 * rgb[1] + rgb[2])
-        }
-        ColorDepth::TrueColor => {
-            let (r, g, b) = hsl_to_rgb(hash % 360, 0.65, 0.62);
-            format!("\x1b[1;38;2;{r};{g};{b}m")
-        }
-    }
-}
-
-/// HSL (hue in degrees) to 8-bit RGB.
-fn hsl_to_rgb(hue: u32, saturation: f32, lightness: f32) -> (u8, u8, u8) {
-    let chroma = (1.0 - (2.0 * lightness - 1.0).abs()) * saturation;
-    let sector = hue as f32 / 60.0;
-    let x = chroma * (1.0 - (sector % 2.0 - 1.0).abs());
-    let (r, g, b) = match hue / 60 {
-        0 => (chroma, x, 0.0),
-        1 => (x, chroma, 0.0),
-        2 => (0.0, chroma, x),
-        3 => (0.0, x, chroma),
-        4 => (x, 0.0, chroma),
-        _ => (chroma, 0.0, x),
-    };
-    let m = lightness - chroma / 2.0;
-    let to_byte = |v: f32| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
-    (to_byte(r), to_byte(g), to_byte(b))
-}
 
 /// Roster news that goes with a line (or alone), as names: the GMCP
 /// `Room.*` frames are made from it once, when a recipient first needs them.
@@ -531,40 +468,6 @@ mod tests {
         let a = line.render(Class::ANSI).clone();
         let b = line.render(Class::ANSI).clone();
         assert_eq!(a.as_ptr(), b.as_ptr(), "the same bytes, not a copy");
-    }
-
-    #[test]
-    fn nick_colors_are_stable_ignore_case_and_follow_the_depth() {
-        for depth in [
-            ColorDepth::Ansi16,
-            ColorDepth::Ansi256,
-            ColorDepth::TrueColor,
-        ] {
-            assert_eq!(
-                nick_color(&nick("Ann"), depth),
-                nick_color(&nick("ANN"), depth)
-            );
-        }
-        assert!(nick_color(&nick("ann"), ColorDepth::Ansi256).starts_with("\x1b[1;38;5;"));
-        assert!(nick_color(&nick("ann"), ColorDepth::TrueColor).starts_with("\x1b[1;38;2;"));
-        assert_eq!(nick_color(&nick("ann"), ColorDepth::None), "");
-    }
-
-    #[test]
-    fn no_256_color_nick_is_grey_or_black() {
-        for i in 0..2000 {
-            let sgr = nick_color(&nick(&format!("n{i}")), ColorDepth::Ansi256);
-            let index: u32 = sgr
-                .trim_start_matches("\x1b[1;38;5;")
-                .trim_end_matches('m')
-                .parse()
-                .unwrap();
-            let cube = index - 16;
-            let (r, g, b) = (cube / 36, (cube / 6) % 6, cube % 6);
-            assert!((16..232).contains(&index));
-            assert!(!(r == g && g == b), "{i}: grey {index}");
-            assert!(r.max(g).max(b) >= 3, "{i}: too dark {index}");
-        }
     }
 
     #[test]

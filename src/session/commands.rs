@@ -99,6 +99,7 @@ impl Session {
             SessionCommand::Nick(nick) => self.rename(id, nick).await,
             SessionCommand::Color(on) => self.set_colors(on),
             SessionCommand::Client => self.describe_client(),
+            SessionCommand::Timestamps(on) => self.set_timestamps(on),
             SessionCommand::Help => {
                 for line in command::help_lines() {
                     self.notice(Tone::Info, &line);

@@ -5,10 +5,17 @@
 //! it only gets what this one client needs of its own: GMCP beside it, the
 //! render of its class, wrapping at its window width, Latin-1. A run of a
 //! room's lines that needs none of that goes out as one shared slice.
+//!
+//! A user who asked for timestamps (`/timestamps on`) gets `[HH:MM] ` before
+//! each line: a stamp made once per batch, copied with the shared render into
+//! this client's own bytes (one segment, not two). The renders stay shared;
+//! what it costs that user is the copy of its lines and the shared slice of a
+//! whole run; it costs everyone else one test of a flag per batch.
 
 use crate::charset::Charset;
 use crate::mailbox::{Delivery, Mailbox};
 use crate::render::{self, Class, Message, Tone};
+use crate::timestamps::{self, Stamp};
 use crate::wrap;
 
 use super::{GOODBYE_TIMEOUT, Session};
@@ -24,6 +31,9 @@ pub(super) struct Form {
     /// Columns to wrap at: the window's, or [`wrap::ASSUMED_WIDTH`] when the
     /// client never said (never 0: see there why).
     width: usize,
+    /// What goes before each line, if the user asked for timestamps: the
+    /// time of the batch, read once.
+    stamp: Option<Stamp>,
 }
 
 /// Receives from the member's queue; pending forever before sign-on.
@@ -35,6 +45,19 @@ pub(super) async fn recv_line(lines: &mut Option<Mailbox>) -> Option<Delivery> {
 }
 
 impl Session {
+    /// `/timestamps on|off`, or which it is.
+    pub(super) fn set_timestamps(&mut self, on: Option<bool>) {
+        if let Some(on) = on {
+            self.timestamps = on;
+        }
+        let text = if self.timestamps {
+            "Timestamps are on: each line starts with the time it reached you, [HH:MM] in UTC."
+        } else {
+            "Timestamps are off (/timestamps on to turn them on)."
+        };
+        self.notice(Tone::Info, text);
+    }
+
     /// A system line to this user only.
     pub(super) fn notice(&mut self, tone: Tone, text: &str) {
         self.show_messages(Delivery::One(render::notice(tone, text)));
@@ -84,6 +107,7 @@ impl Session {
                 0 => wrap::ASSUMED_WIDTH,
                 columns => usize::from(columns),
             },
+            stamp: self.timestamps.then(timestamps::now),
         }
     }
 
@@ -92,6 +116,7 @@ impl Session {
         if let Some(run) = delivery.run()
             && !form.channel_text
             && !form.roster
+            && form.stamp.is_none()
             && charset == Charset::Utf8
         {
             let (joined, widest) = run.joined(form.class);
@@ -150,9 +175,21 @@ impl Session {
         let class = form.class;
         let charset = self.negotiation.client().charset;
         let rendered = message.render(class);
-        let wraps = message.width(class) > form.width;
+        let stamp_width = if form.stamp.is_some() {
+            timestamps::WIDTH
+        } else {
+            0
+        };
+        let wraps = message.width(class) + stamp_width > form.width;
         if !wraps {
+            if let Some(stamp) = &form.stamp {
+                // ASCII, the same in every charset.
+                self.writer.pending().extend_from_slice(stamp);
+            }
             match charset {
+                Charset::Utf8 if form.stamp.is_some() => {
+                    self.writer.pending().extend_from_slice(rendered);
+                }
                 Charset::Utf8 => self.writer.put_shared(rendered),
                 Charset::Latin1 | Charset::Windows1252 => {
                     charset.encode_bytes(rendered, self.writer.pending());
@@ -162,8 +199,24 @@ impl Session {
         }
         let line = rendered.strip_suffix(b"\r\n").unwrap_or(rendered);
         let line = String::from_utf8_lossy(line);
+        let line = match &form.stamp {
+            Some(stamp) => {
+                let mut stamped = String::with_capacity(stamp_width + line.len());
+                stamped.extend(stamp.iter().map(|&byte| char::from(byte)));
+                stamped.push_str(&line);
+                std::borrow::Cow::Owned(stamped)
+            }
+            None => line,
+        };
         let mut wrapped = String::with_capacity(line.len() + line.len() / 4);
-        wrap::wrap(&line, form.width, message.hang(class), &mut wrapped);
+        // The stamp widens the hanging indent by its own columns, so wrapped
+        // rows stay under the text.
+        wrap::wrap(
+            &line,
+            form.width,
+            message.hang(class) + stamp_width,
+            &mut wrapped,
+        );
         wrapped.push_str("\r\n");
         charset.encode(&wrapped, self.writer.pending());
     }

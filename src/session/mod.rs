@@ -172,6 +172,8 @@ struct Session {
     /// Flood control for typed lines; while its queue is full, input is not
     /// read.
     flood: FloodControl<Line>,
+    /// The user asked for `[HH:MM] ` before each line (`/timestamps`).
+    timestamps: bool,
     /// Input events of the current read since the last unit of cooperative
     /// budget was spent (see [`EVENTS_PER_BUDGET_UNIT`]).
     events_unspent: u8,
@@ -235,6 +237,7 @@ impl Session {
             greeted: false,
             mssp_wanted: false,
             roster_wish: false,
+            timestamps: false,
             port,
             peer,
             events_unspent: 0,
