@@ -58,6 +58,7 @@ pub(crate) mod render;
 pub(crate) mod rooms;
 pub(crate) mod server;
 pub(crate) mod session;
+pub(crate) mod utc;
 pub(crate) mod wrap;
 
 pub use config::Config;

@@ -43,6 +43,8 @@ fn join_in_batch(
                 kill: kill.clone(),
                 roster: true,
                 peer: "127.0.0.1:4000".parse().unwrap(),
+                client: Some("TestClient".to_owned()),
+                signed_on: std::time::UNIX_EPOCH + Duration::from_secs(1_796_230_417),
             },
             reply,
         },

@@ -43,6 +43,20 @@ impl Session {
             "negotiated"
         );
         self.deadline = Some(Instant::now() + self.ctx.config.signon_timeout());
+        let text = self.banner_text().await;
+        self.show_text(&text);
+        self.prompt(NICK_PROMPT);
+        for line in std::mem::take(&mut self.early_lines) {
+            if let Some(end) = self.on_line(line).await {
+                return Some(end);
+            }
+        }
+        None
+    }
+
+    /// The banner as this client should see it, read from its file now
+    /// (sign-on, and `/motd`).
+    pub(super) async fn banner_text(&mut self) -> String {
         let stats = self.ctx.rooms.stats().await.unwrap_or_default();
         let template = banner::load(&self.ctx.config.banner);
         let client = self.negotiation.client();
@@ -52,15 +66,7 @@ impl Session {
             online: stats.online,
             rooms: stats.rooms,
         };
-        let text = banner::render(&template, &vars, client.colors() != ColorDepth::None);
-        self.show_text(&text);
-        self.prompt(NICK_PROMPT);
-        for line in std::mem::take(&mut self.early_lines) {
-            if let Some(end) = self.on_line(line).await {
-                return Some(end);
-            }
-        }
-        None
+        banner::render(&template, &vars, client.colors() != ColorDepth::None)
     }
 
     /// Shows a prompt, marked as one for clients that want to know (EOR where
@@ -105,6 +111,8 @@ impl Session {
             kill: self.kill.clone(),
             roster: self.roster_wish,
             peer: self.peer,
+            client: self.negotiation.client().name().map(str::to_owned),
+            signed_on: std::time::SystemTime::now(),
         };
         match self.ctx.rooms.join(nick.clone(), outbox).await {
             Ok(Ok(id)) => {
