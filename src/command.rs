@@ -142,7 +142,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("/rooms", "list the rooms and how many are in each"),
     (
         "/away [REASON]",
-        "mark yourself away (again while away: back); typing anything brings you back",
+        "mark yourself away (alone while away: back)",
     ),
     ("/color [on|off]", "turn colors on or off, or say which"),
     ("/motd", "show the welcome banner again"),

@@ -124,7 +124,7 @@ impl Session {
                 None => self.notice(Tone::Error, &Mistake::NoHelp(name).message()),
             },
             SessionCommand::Motd => {
-                let text = self.banner_text().await;
+                let text = self.banner_text(false).await;
                 self.show_text(&text);
             }
             SessionCommand::Time => {

@@ -43,7 +43,7 @@ impl Session {
             "negotiated"
         );
         self.deadline = Some(Instant::now() + self.ctx.config.signon_timeout());
-        let text = self.banner_text().await;
+        let text = self.banner_text(true).await;
         self.show_text(&text);
         self.prompt(NICK_PROMPT);
         for line in std::mem::take(&mut self.early_lines) {
@@ -55,10 +55,15 @@ impl Session {
     }
 
     /// The banner as this client should see it, read from its file now
-    /// (sign-on, and `/motd`).
-    pub(super) async fn banner_text(&mut self) -> String {
+    /// (at sign-on, and quietly, without logging the file's faults again,
+    /// for `/motd`).
+    pub(super) async fn banner_text(&mut self, log: bool) -> String {
         let stats = self.ctx.rooms.stats().await.unwrap_or_default();
-        let template = banner::load(&self.ctx.config.banner);
+        let template = if log {
+            banner::load(&self.ctx.config.banner)
+        } else {
+            banner::load_quietly(&self.ctx.config.banner)
+        };
         let client = self.negotiation.client();
         let template = banner::select_art(&template, client.screen_reader());
         let vars = BannerVars {
