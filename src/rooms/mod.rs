@@ -5,7 +5,8 @@
 //! without a runtime (time is a parameter). [`spawn`] runs it in one task fed
 //! by a bounded channel; sessions hold a [`RoomsHandle`], never a lock
 //! (`handle.rs`). This file holds membership and delivery; `commands.rs`
-//! the room commands (`/who`, `/me`, `/msg`, `/join`, `/rooms`, `/away`).
+//! the room commands (`/who`, `/me`, `/msg`, `/reply`, `/whois`, `/join`,
+//! `/part`, `/rooms`, `/away`).
 //! Lines are built here as [`Message`] recipes, roster news as names: no
 //! wire bytes are made in the room manager.
 //!
