@@ -78,7 +78,7 @@ enum BannerError {
 /// to the blocking pool, which grew by a hundred threads (and their memory)
 /// during a burst of sign-ons.
 pub fn load(path: &Path) -> String {
-    match read_capped(path) {
+    match read_capped(path, true) {
         Ok((text, metadata)) => {
             warn_unknown_once(path, &metadata, &text);
             text
@@ -87,6 +87,16 @@ pub fn load(path: &Path) -> String {
             warn!(path = %path.display(), error = %error, "banner unreadable, using the built-in one");
             BUILTIN.to_owned()
         }
+    }
+}
+
+/// [`load`] without its warnings: for `/motd`, which a user may repeat as
+/// often as flood control lets them, while the log must not grow with it.
+/// The connection's sign-on has logged whatever was wrong with the file.
+pub fn load_quietly(path: &Path) -> String {
+    match read_capped(path, false) {
+        Ok((text, _)) => text,
+        Err(_) => BUILTIN.to_owned(),
     }
 }
 
@@ -160,7 +170,8 @@ fn is_known(name: &str) -> bool {
     matches!(name, "server_name" | "online" | "rooms") || sgr_code(name).is_some()
 }
 
-fn read_capped(path: &Path) -> Result<(String, std::fs::Metadata), BannerError> {
+/// The file's text, cut at [`MAX_BANNER_BYTES`] (with a warning if `warn`).
+fn read_capped(path: &Path, warn: bool) -> Result<(String, std::fs::Metadata), BannerError> {
     // Checked before opening: opening a FIFO for reading blocks until some
     // writer appears, which would hang this connection's sign-on.
     let metadata = std::fs::metadata(path)?;
@@ -185,7 +196,7 @@ fn read_capped(path: &Path) -> Result<(String, std::fs::Metadata), BannerError> 
         Err(e) if cut && e.error_len().is_none() => std::str::from_utf8(&bytes[..e.valid_up_to()])?,
         Err(e) => return Err(e.into()),
     };
-    if cut {
+    if cut && warn {
         warn!(
             path = %path.display(),
             limit = MAX_BANNER_BYTES,

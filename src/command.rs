@@ -33,23 +33,42 @@ pub(crate) enum SessionCommand {
     /// nick in step.
     Nick(Nick),
     Quit(Option<String>),
-    Color(bool),
+    /// `/color on|off`; without an argument, whether colours are on.
+    Color(Option<bool>),
     /// What tavern knows about the user's client.
     Client,
     /// `/timestamps on|off`, or without an argument (`None`): which it is.
     Timestamps(Option<bool>),
-    Help,
+    /// `/help`, or `/help CMD` for one command (the name as typed, without
+    /// its `/`).
+    Help(Option<String>),
+    /// `/motd`: the banner again.
+    Motd,
+    /// `/time`: the server's clock, in UTC.
+    Time,
 }
 
 /// Commands about rooms and other members, answered by the room manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RoomCommand {
-    Who { all: bool },
+    Who {
+        all: bool,
+    },
     Me(String),
-    Msg { to: Nick, text: String },
+    Msg {
+        to: Nick,
+        text: String,
+    },
     Join(RoomName),
     Rooms,
+    /// `/away [REASON]`; without a reason while away, back.
     Away(Option<String>),
+    /// `/reply TEXT`: a private message to whoever sent the last one.
+    Reply(String),
+    /// `/part`: back to the default room.
+    Part,
+    /// `/whois NICK`: what is known of one person.
+    Whois(Nick),
 }
 
 /// A line that starts like a command but is not one tavern can carry out.
@@ -61,8 +80,18 @@ pub(crate) enum Mistake {
     Unknown(String),
     /// A nickname or room name that breaks the rules.
     BadName(NameError),
-    /// `/msg` to a name nobody could have.
+    /// `/msg` or `/whois` to a name nobody could have.
     Nobody(String),
+    /// `/join` with a room name of several words; carries what is wrong
+    /// besides the spaces, if anything.
+    RoomWithSpaces {
+        /// The words joined by `-`, if that is a good room name.
+        suggestion: Option<String>,
+        /// What else is wrong with the name, if the joined form is not good.
+        also: Option<NameError>,
+    },
+    /// `/help` about a command tavern does not know.
+    NoHelp(String),
 }
 
 impl Mistake {
@@ -72,9 +101,25 @@ impl Mistake {
             Mistake::Usage(usage) => format!("Usage: {usage}"),
             Mistake::Unknown(name) => format!("Unknown command /{name}. Type /help for the list."),
             Mistake::BadName(error) => format!("{error}."),
-            Mistake::Nobody(name) => format!("There is nobody called {name} here."),
+            Mistake::Nobody(name) => nobody_online(name),
+            Mistake::RoomWithSpaces { suggestion, also } => match (suggestion, also) {
+                (Some(room), _) => {
+                    format!("A room name cannot contain spaces: try /join {room}.")
+                }
+                (None, Some(error)) => format!("A room name cannot contain spaces, and {error}."),
+                (None, None) => "A room name cannot contain spaces.".to_owned(),
+            },
+            Mistake::NoHelp(name) => {
+                format!("There is no command /{name}. Type /help for the list.")
+            }
         }
     }
+}
+
+/// What `/msg`, `/reply` and `/whois` say of a nick nobody has: the room
+/// manager looks in every room, so it is nobody online at all.
+pub(crate) fn nobody_online(name: &str) -> String {
+    format!("Nobody called {name} is online.")
 }
 
 /// Every command: usage and what it does. `/help` prints this table.
@@ -86,13 +131,24 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("/me ACTION", "say what you are doing (an emote)"),
     ("/msg NICK TEXT", "a private message to one person"),
+    (
+        "/reply TEXT",
+        "answer the last private message you received",
+    ),
+    (
+        "/whois NICK",
+        "someone's room, idle time, away reason and client",
+    ),
     ("/join ROOM", "go to a room, creating it if needed"),
+    ("/part", "go back to the default room"),
     ("/rooms", "list the rooms and how many are in each"),
     (
         "/away [REASON]",
-        "mark yourself away; typing anything brings you back",
+        "mark yourself away (alone while away: back)",
     ),
-    ("/color on|off", "turn colors on or off"),
+    ("/color [on|off]", "turn colors on or off, or say which"),
+    ("/motd", "show the welcome banner again"),
+    ("/time", "the server's time (UTC)"),
     (
         "/timestamps [on|off]",
         "put the time (UTC) before each line you are shown",
@@ -102,8 +158,21 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "what tavern knows about your client (window, charset, colors...)",
     ),
     ("/quit [MESSAGE]", "leave, with an optional goodbye"),
-    ("/help", "this list"),
+    ("/help [COMMAND]", "this list, or one command"),
     ("//TEXT", "send a line that starts with /"),
+];
+
+/// Other names that work, and the command each stands for (usage as in
+/// [`COMMANDS`]). `/help` lists them; `/join #room` is a form, not a name.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("/names", "/who"),
+    ("/tell", "/msg"),
+    ("/r", "/reply"),
+    ("/leave", "/part"),
+    ("/list", "/rooms"),
+    ("/colour", "/color"),
+    ("/exit", "/quit"),
+    ("/?", "/help"),
 ];
 
 impl Input {
@@ -153,16 +222,27 @@ impl Input {
                 }
                 _ => usage_of("/msg"),
             },
+            "reply" | "r" if !args.is_empty() => Input::Room(RoomCommand::Reply(args.to_owned())),
+            "reply" | "r" => usage_of("/reply"),
+            "whois" if one_word => match Nick::parse(args, usize::MAX) {
+                Ok(nick) => Input::Room(RoomCommand::Whois(nick)),
+                Err(_) => Input::Mistake(Mistake::Nobody(args.to_owned())),
+            },
+            "whois" => usage_of("/whois"),
             "join" if one_word => match RoomName::parse(args) {
                 Ok(room) => Input::Room(RoomCommand::Join(room)),
                 Err(error) => Input::Mistake(Mistake::BadName(error)),
             },
+            "join" if !args.is_empty() => Input::Mistake(room_with_spaces(args)),
             "join" => usage_of("/join"),
+            "part" | "leave" if args.is_empty() => Input::Room(RoomCommand::Part),
+            "part" | "leave" => usage_of("/part"),
             "rooms" | "list" => Input::Room(RoomCommand::Rooms),
             "away" => Input::Room(RoomCommand::Away(optional(args))),
             "color" | "colour" => match args.to_lowercase().as_str() {
-                "on" => Input::Session(SessionCommand::Color(true)),
-                "off" => Input::Session(SessionCommand::Color(false)),
+                "on" => Input::Session(SessionCommand::Color(Some(true))),
+                "off" => Input::Session(SessionCommand::Color(Some(false))),
+                "" => Input::Session(SessionCommand::Color(None)),
                 _ => usage_of("/color"),
             },
             "client" => Input::Session(SessionCommand::Client),
@@ -172,9 +252,30 @@ impl Input {
                 "off" => Input::Session(SessionCommand::Timestamps(Some(false))),
                 _ => usage_of("/timestamps"),
             },
-            "help" | "?" => Input::Session(SessionCommand::Help),
+            "help" | "?" if !args.contains(' ') => {
+                Input::Session(SessionCommand::Help(optional(args.trim_start_matches('/'))))
+            }
+            "help" | "?" => usage_of("/help"),
+            "motd" => Input::Session(SessionCommand::Motd),
+            "time" => Input::Session(SessionCommand::Time),
             _ => Input::Mistake(Mistake::Unknown(name.to_owned())),
         }
+    }
+}
+
+/// `/join` with several words: what to type instead, or everything that
+/// is wrong with the name.
+fn room_with_spaces(args: &str) -> Mistake {
+    let joined = args.split_whitespace().collect::<Vec<_>>().join("-");
+    match RoomName::parse(&joined) {
+        Ok(room) => Mistake::RoomWithSpaces {
+            suggestion: Some(room.to_string()),
+            also: None,
+        },
+        Err(error) => Mistake::RoomWithSpaces {
+            suggestion: None,
+            also: Some(error),
+        },
     }
 }
 
@@ -196,7 +297,39 @@ pub(crate) fn help_lines() -> Vec<String> {
         let pad = " ".repeat(width - usage.width());
         lines.push(format!("  {usage}{pad}  {what}"));
     }
+    let aliases: Vec<String> = ALIASES
+        .iter()
+        .map(|(alias, name)| format!("{alias} = {name}"))
+        .collect();
+    lines.push(format!(
+        "Also: {}, and /join #room. /help COMMAND for one.",
+        aliases.join(", ")
+    ));
     lines
+}
+
+/// `/help CMD`: the command's usage and what it does, and its other names;
+/// `None` if tavern has no such command. `name` may be an alias, with or
+/// without its `/`.
+pub(crate) fn help_for(name: &str) -> Option<Vec<String>> {
+    let wanted = format!("/{}", name.trim_start_matches('/').to_lowercase());
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == wanted)
+        .map_or(wanted.as_str(), |(_, name)| *name);
+    let (usage, what) = COMMANDS
+        .iter()
+        .find(|(usage, _)| usage.split(' ').next() == Some(name))?;
+    let mut lines = vec![format!("{usage}  {what}")];
+    let aliases: Vec<&str> = ALIASES
+        .iter()
+        .filter(|(_, command)| *command == name)
+        .map(|(alias, _)| *alias)
+        .collect();
+    if !aliases.is_empty() {
+        lines.push(format!("  also: {}", aliases.join(", ")));
+    }
+    Some(lines)
 }
 
 #[cfg(test)]
@@ -241,10 +374,21 @@ mod tests {
             "/quit bye all",
             session(SessionCommand::Quit(Some("bye all".into()))),
         );
-        check("/color off", session(SessionCommand::Color(false)));
-        check("/Colour ON", session(SessionCommand::Color(true)));
-        check("/help", session(SessionCommand::Help));
-        check("/?", session(SessionCommand::Help));
+        check("/color off", session(SessionCommand::Color(Some(false))));
+        check("/Colour ON", session(SessionCommand::Color(Some(true))));
+        check("/color", session(SessionCommand::Color(None)));
+        check("/help", session(SessionCommand::Help(None)));
+        check("/?", session(SessionCommand::Help(None)));
+        check(
+            "/help msg",
+            session(SessionCommand::Help(Some("msg".into()))),
+        );
+        check(
+            "/help /msg",
+            session(SessionCommand::Help(Some("msg".into()))),
+        );
+        check("/motd", session(SessionCommand::Motd));
+        check("/TIME", session(SessionCommand::Time));
         check("/client", session(SessionCommand::Client));
     }
 
@@ -276,6 +420,15 @@ mod tests {
         check("/list", room(RoomCommand::Rooms));
         check("/away", room(RoomCommand::Away(None)));
         check("/away lunch", room(RoomCommand::Away(Some("lunch".into()))));
+        check(
+            "/reply hi there",
+            room(RoomCommand::Reply("hi there".into())),
+        );
+        check("/R  hi ", room(RoomCommand::Reply("hi".into())));
+        check("/part", room(RoomCommand::Part));
+        check("/leave", room(RoomCommand::Part));
+        check("/whois Ann", room(RoomCommand::Whois(nick("Ann"))));
+        check("/whois a☃", mistake(Mistake::Nobody("a☃".into())));
     }
 
     #[test]
@@ -315,9 +468,65 @@ mod tests {
         check("/msg ann", usage("/msg NICK TEXT"));
         check("/msg ann   ", usage("/msg NICK TEXT"));
         check("/join", usage("/join ROOM"));
-        check("/join two rooms", usage("/join ROOM"));
-        check("/color blue", usage("/color on|off"));
+        check("/color blue", usage("/color [on|off]"));
+        check("/reply", usage("/reply TEXT"));
+        check("/r   ", usage("/reply TEXT"));
+        check("/whois", usage("/whois NICK"));
+        check("/whois two words", usage("/whois NICK"));
+        check("/part now", usage("/part"));
+        check("/help two words", usage("/help [COMMAND]"));
         check("/who me", usage("/who [all]"));
+    }
+
+    #[test]
+    fn a_room_name_of_several_words_is_told_what_is_wrong_and_what_would_work() {
+        let message = |line: &str| match Input::parse(line, MAX_NICK) {
+            Input::Mistake(mistake) => mistake.message(),
+            other => panic!("{line:?} gave {other:?}"),
+        };
+        assert_eq!(
+            message("/join two rooms"),
+            "A room name cannot contain spaces: try /join two-rooms."
+        );
+        assert_eq!(
+            message("/join bad room!"),
+            "A room name cannot contain spaces, and '!' is not allowed in a room name: \
+             use letters, digits, _ and -."
+        );
+        assert_eq!(
+            message(&format!("/join {} b", "a".repeat(24))),
+            "A room name cannot contain spaces, and a room name can be at most 24 \
+             characters long."
+        );
+    }
+
+    #[test]
+    fn help_for_one_command_takes_its_name_or_an_alias() {
+        assert_eq!(
+            help_for("msg").expect("msg"),
+            [
+                "/msg NICK TEXT  a private message to one person",
+                "  also: /tell"
+            ]
+        );
+        assert_eq!(help_for("/TELL"), help_for("msg"));
+        assert_eq!(
+            help_for("motd").expect("motd"),
+            ["/motd  show the welcome banner again"]
+        );
+        assert_eq!(help_for("dance"), None);
+        // Every alias stands for a command in the table, and works.
+        for (alias, name) in ALIASES {
+            assert!(
+                usage(name) != "/help" || *name == "/help",
+                "{alias} → {name}"
+            );
+            let parsed = Input::parse(alias, MAX_NICK);
+            assert!(
+                !matches!(parsed, Input::Mistake(Mistake::Unknown(_))),
+                "{alias}: {parsed:?}"
+            );
+        }
     }
 
     #[test]
@@ -335,7 +544,11 @@ mod tests {
         );
         assert_eq!(
             Mistake::Nobody("zed".into()).message(),
-            "There is nobody called zed here."
+            "Nobody called zed is online."
+        );
+        assert_eq!(
+            Mistake::NoHelp("dance".into()).message(),
+            "There is no command /dance. Type /help for the list."
         );
         let error = RoomName::parse("").expect_err("empty");
         assert_eq!(
@@ -353,10 +566,15 @@ mod tests {
         assert_eq!(usage("/nonesuch"), "/help");
         let lines = help_lines();
         assert_eq!(lines[0], "Commands:");
-        assert_eq!(lines.len(), COMMANDS.len() + 1);
+        assert_eq!(lines.len(), COMMANDS.len() + 2);
+        let aliases = lines.last().expect("the aliases");
+        for (alias, name) in ALIASES {
+            assert!(aliases.contains(&format!("{alias} = {name}")), "{aliases}");
+        }
+        assert!(aliases.contains("/join #room"), "{aliases}");
         let column = |line: &str, what: &str| line.find(what).expect("description");
         let first = column(&lines[1], COMMANDS[0].1);
-        for (line, (usage, what)) in lines[1..].iter().zip(COMMANDS) {
+        for (line, (usage, what)) in lines[1..=COMMANDS.len()].iter().zip(COMMANDS) {
             assert!(line.starts_with(&format!("  {usage}")), "{line}");
             assert_eq!(column(line, what), first, "{line}");
         }

@@ -60,6 +60,7 @@ pub(crate) mod rooms;
 pub(crate) mod server;
 pub(crate) mod session;
 pub(crate) mod timestamps;
+pub(crate) mod utc;
 pub(crate) mod wrap;
 
 pub use config::Config;

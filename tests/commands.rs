@@ -230,7 +230,7 @@ fn msg_to_nobody_says_there_is_nobody_by_that_name() {
     let server = TestServer::start();
     let mut ann = Client::sign_on(server.addr, "ann");
     ann.send_line("/msg nobody hi");
-    ann.expect("*** There is nobody called nobody here.");
+    ann.expect("*** Nobody called nobody is online.");
     ann.send_line("/msg bob");
     ann.expect("*** Usage: /msg NICK TEXT");
     server.stop();
@@ -361,7 +361,7 @@ fn away_without_a_reason_says_away() {
     let server = TestServer::start();
     let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
     ann.send_line("/away");
-    bob.expect("*** ann is away: away");
+    bob.expect("*** ann is away.\n");
     server.stop();
 }
 
@@ -418,7 +418,7 @@ fn color_off_sends_lines_without_escapes_and_color_on_brings_them_back() {
     let line = raw_line(&ann.raw, ": colorful");
     assert!(line.contains(&0x1b), "no color after /color on: {line:?}");
     ann.send_line("/color blue");
-    ann.expect("*** Usage: /color on|off");
+    ann.expect("*** Usage: /color [on|off]");
     server.stop();
 }
 
@@ -507,5 +507,201 @@ fn a_line_longer_than_the_limit_is_cut_and_the_sender_told() {
     let from = seen.find("ann: y").unwrap_or_default();
     let ys = seen[from..].chars().filter(|&c| c == 'y').count();
     assert_eq!(ys, 1000, "{seen:?}");
+    server.stop();
+}
+
+#[test]
+fn msg_to_someone_in_another_room_reaches_them_and_to_nobody_says_nobody_is_online() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
+    bob.send_line("/join games");
+    bob.expect("You are now in games");
+    ann.send_line("/msg bob over there?");
+    bob.expect("[msg from ann] over there?");
+    ann.send_line("/tell zed hi");
+    ann.expect("*** Nobody called zed is online.");
+    server.stop();
+}
+
+#[test]
+fn away_alone_while_away_comes_back() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
+    ann.send_line("/away lunch");
+    bob.expect("*** ann is away: lunch");
+    ann.send_line("/away");
+    bob.expect("*** ann is back");
+    ann.send_line("/away");
+    bob.expect("*** ann is away.\n");
+    server.stop();
+}
+
+#[test]
+fn who_idle_time_counts_from_the_last_command_too() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
+    // Wait until ann has been idle a second, by bob's /who.
+    let start = Instant::now();
+    loop {
+        bob.send_line("/who");
+        bob.expect("***   ann  idle ");
+        if bob.expect("s\n") != "0s\n" {
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "ann never became idle");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A command the session answers itself (and a mistake) count as doing
+    // something; the next /who shows ann idle 0s again.
+    ann.send_line("/time");
+    ann.expect("The server's time is ");
+    ann.send_line("/nonesuch");
+    ann.expect("Unknown command /nonesuch");
+    bob.send_line("/who");
+    bob.expect("***   ann  idle 0s\n");
+    server.stop();
+}
+
+#[test]
+fn part_goes_back_to_the_default_room() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
+    ann.send_line("/part");
+    ann.expect("*** You are already in lobby, the default room.");
+    ann.send_line("/join games");
+    ann.expect("You are now in games");
+    bob.expect("ann has left for games");
+    ann.send_line("/leave");
+    ann.expect("*** You are now in lobby with 1 other.");
+    bob.expect("ann has joined lobby");
+    server.stop();
+}
+
+#[test]
+fn reply_answers_the_last_private_message() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
+    bob.send_line("/reply hello?");
+    bob.expect("*** Nobody has sent you a private message yet");
+    ann.send_line("/msg bob lunch?");
+    bob.expect("[msg from ann] lunch?");
+    bob.send_line("/r yes please");
+    ann.expect("[msg from bob] yes please");
+    bob.expect("[msg to ann] yes please");
+    bob.send_line("/reply");
+    bob.expect("*** Usage: /reply TEXT");
+    ann.send_line("/quit");
+    bob.expect("ann has quit");
+    bob.send_line("/r still there?");
+    bob.expect("*** Nobody called ann is online.");
+    server.stop();
+}
+
+#[test]
+fn whois_tells_room_idle_away_reason_client_and_since_when() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
+    bob.send_line("/join games");
+    bob.expect("You are now in games");
+    bob.send_line("/away tea");
+    bob.expect("bob is away: tea");
+    ann.send_line("/whois BOB");
+    ann.expect("*** bob is in games, idle ");
+    ann.expect("***   away: tea\n");
+    // The test client answers no TTYPE.
+    ann.expect("***   client: not given\n");
+    let since = ann.expect(" UTC\n");
+    assert!(since.contains("***   connected since 20"), "{since:?}");
+    ann.send_line("/whois zed");
+    ann.expect("*** Nobody called zed is online.");
+    ann.send_line("/whois");
+    ann.expect("*** Usage: /whois NICK");
+    server.stop();
+}
+
+#[test]
+fn motd_shows_the_banner_again_as_the_file_now_reads() {
+    let path = std::env::temp_dir().join(format!("tavern-it-motd-{}.txt", std::process::id()));
+    std::fs::write(&path, "Welcome to {server_name}, first edition\n").unwrap();
+    let mut config = common::test_config();
+    config.banner = path.clone();
+    let server = TestServer::with_config(config);
+    let mut ann = Client::sign_on(server.addr, "ann");
+    std::fs::write(&path, "Welcome to {server_name}, second edition\n").unwrap();
+    ann.send_line("/motd");
+    ann.expect("Welcome to tavern, second edition");
+    let _ = std::fs::remove_file(&path);
+    server.stop();
+}
+
+#[test]
+fn time_tells_the_servers_time_in_utc() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send_line("/time");
+    ann.expect("*** The server's time is 20");
+    let rest = ann.expect(" UTC.");
+    // YYYY-MM-DD HH:MM:SS
+    let stamp = rest.trim_end_matches(" UTC.");
+    assert_eq!(stamp.len(), 17, "{rest:?}");
+    server.stop();
+}
+
+#[test]
+fn color_alone_says_whether_colors_are_on() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.send_line("/color off");
+    ann.expect("*** Colors are off.");
+    ann.send_line("/color");
+    ann.expect("*** Colors are off.");
+    ann.send_line("/colour on");
+    ann.expect("Colors are on");
+    ann.send_line("/color");
+    ann.expect("Colors are on");
+    server.stop();
+}
+
+#[test]
+fn help_lists_aliases_and_help_for_one_command_shows_it() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    // Wide enough that the aliases' line is not wrapped.
+    ann.report_width(200);
+    ann.send_line("/help");
+    let also = ann.expect("/help COMMAND for one.");
+    for alias in [
+        "/list = /rooms",
+        "/names = /who",
+        "/tell = /msg",
+        "/exit = /quit",
+    ] {
+        assert!(also.contains(alias), "{alias} missing from {also:?}");
+    }
+    assert!(also.contains("/join #room"), "{also:?}");
+    ann.send_line("/help tell");
+    ann.expect("*** /msg NICK TEXT  a private message to one person\n");
+    ann.expect("***   also: /tell\n");
+    ann.send_line("/help /part");
+    ann.expect("*** /part  go back to the default room\n");
+    ann.send_line("/help dance");
+    ann.expect("*** There is no command /dance. Type /help for the list.");
+    server.stop();
+}
+
+#[test]
+fn join_with_spaces_in_the_room_name_says_what_is_wrong() {
+    let server = TestServer::start();
+    let mut ann = Client::sign_on(server.addr, "ann");
+    ann.report_width(200);
+    ann.send_line("/join bad room!");
+    ann.expect(
+        "*** A room name cannot contain spaces, and '!' is not allowed in a room name: \
+         use letters, digits, _ and -.",
+    );
+    ann.send_line("/join board games");
+    ann.expect("*** A room name cannot contain spaces: try /join board-games.");
+    ann.send_line("/join #board-games");
+    ann.expect("You are now in board-games");
     server.stop();
 }

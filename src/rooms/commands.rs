@@ -1,17 +1,17 @@
 //! The room commands, answered by the room manager: `/who`, `/me`, `/msg`,
-//! `/join`, `/rooms`, `/away`. Their names arrive validated; what is left
-//! is looking them up in the one room state.
+//! `/reply`, `/whois`, `/join`, `/part`, `/rooms`, `/away`. Their names
+//! arrive validated; what is left is looking them up in the one room state.
 
 use std::time::{Duration, Instant};
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::command::RoomCommand;
+use crate::command::{RoomCommand, nobody_online};
 use crate::names::{Nick, RoomName};
 use crate::render::{Channel, LineBuilder, Roster, Tone};
 
 use super::listing::Listing;
-use super::{Member, MemberId, Room, Rooms, people};
+use super::{Member, MemberId, Room, Rooms, people, room_name};
 
 /// People a `/who` lists one per line, with idle time and away reason; a
 /// longer listing gives names only, several to a line.
@@ -19,9 +19,18 @@ const WHO_DETAILED: usize = 50;
 
 impl Rooms {
     pub(super) fn command(&mut self, id: MemberId, command: RoomCommand, now: Instant) {
-        let away_command = matches!(command, RoomCommand::Away(_));
-        let member = if away_command {
-            self.members.get(&id)
+        // `/away REASON` is activity, but must not first end the away it
+        // sets; `/away` alone while away ends it as any line would.
+        let sets_away = match &command {
+            RoomCommand::Away(Some(_)) => true,
+            RoomCommand::Away(None) => self.members.get(&id).is_some_and(|m| m.away.is_none()),
+            _ => false,
+        };
+        let member = if sets_away {
+            self.members.get_mut(&id).map(|member| {
+                member.last_active = now;
+                &*member
+            })
         } else {
             self.active(id, now)
         };
@@ -44,22 +53,101 @@ impl Rooms {
                     .finish();
                 self.broadcast(&room, &line);
             }
-            RoomCommand::Msg { to, text } => self.private(id, &nick, &to, &text),
+            RoomCommand::Msg { to, text } => match self.holder(&to) {
+                Some(target) => self.private(id, &nick, target, &text),
+                None => self.tell(id, Tone::Error, &nobody_online(to.as_str())),
+            },
+            RoomCommand::Reply(text) => self.reply_to_last(id, &nick, &text),
+            RoomCommand::Whois(nick) => self.whois(id, &nick, now),
             RoomCommand::Join(name) => self.move_to(id, &nick, &room, name),
+            RoomCommand::Part => {
+                if room == self.default_room.key() {
+                    let text = format!(
+                        "You are already in {}, the default room.",
+                        self.default_room
+                    );
+                    self.tell(id, Tone::Info, &text);
+                } else {
+                    let target = self.default_room.clone();
+                    self.move_to(id, &nick, &room, target);
+                }
+            }
             RoomCommand::Rooms => self.list_rooms(id),
+            // `/away` alone while away: `active` above brought them back.
+            RoomCommand::Away(_) if !sets_away => {}
             RoomCommand::Away(reason) => {
-                let reason = reason.unwrap_or_else(|| "away".to_owned());
+                let reason = reason.unwrap_or_default();
+                let text = format!(" is away{}", away_suffix(&reason));
                 if let Some(member) = self.members.get_mut(&id) {
-                    member.away = Some(reason.clone());
+                    member.away = Some(reason);
                 }
                 let notice = LineBuilder::system(Tone::Info)
                     .nick(&nick)
-                    .text(&format!(" is away: {reason}"))
+                    .text(&text)
                     .channel(Channel::Room(self.room_name(&room)))
                     .finish();
                 self.broadcast(&room, &notice);
             }
         }
+    }
+
+    /// `/reply`: a private message to whoever sent member `id` the last
+    /// one, under whatever nick they have now.
+    fn reply_to_last(&mut self, id: MemberId, nick: &Nick, text: &str) {
+        let last = self.members.get(&id).and_then(|m| m.last_from.clone());
+        match last {
+            None => self.tell(
+                id,
+                Tone::Error,
+                "Nobody has sent you a private message yet: /msg NICK TEXT starts one.",
+            ),
+            Some((from, _)) if self.members.contains_key(&from) => {
+                self.private(id, nick, from, text);
+            }
+            Some((_, gone)) => self.tell(id, Tone::Error, &nobody_online(gone.as_str())),
+        }
+    }
+
+    /// `/whois`: where someone is, how long idle, why away, their client
+    /// and when they signed on; one reply.
+    fn whois(&mut self, id: MemberId, nick: &Nick, now: Instant) {
+        let Some(member) = self
+            .holder(nick)
+            .and_then(|target| self.members.get(&target))
+        else {
+            self.tell(id, Tone::Error, &nobody_online(nick.as_str()));
+            return;
+        };
+        let idle = idle_time(now.saturating_duration_since(member.last_active));
+        let room = room_name(&self.rooms, &member.room);
+        let head = format!(" is in {room}, idle {idle}.");
+        let mut bytes = member.nick.as_str().len() + head.len();
+        let mut lines = vec![
+            LineBuilder::system(Tone::Info)
+                .nick(&member.nick)
+                .text(&head)
+                .finish(),
+        ];
+        let mut details = Vec::new();
+        if let Some(reason) = &member.away {
+            details.push(match reason.as_str() {
+                "" => "  away".to_owned(),
+                reason => format!("  away: {reason}"),
+            });
+        }
+        details.push(format!(
+            "  client: {}",
+            member.outbox.client.as_deref().unwrap_or("not given")
+        ));
+        details.push(format!(
+            "  connected since {}",
+            crate::utc::format(member.outbox.signed_on)
+        ));
+        for text in details {
+            bytes += text.len();
+            lines.push(LineBuilder::system(Tone::Info).text(&text).finish());
+        }
+        self.reply(id, (lines, bytes));
     }
 
     /// `/who` (or `/who all`): the people in the asker's room (or every
@@ -117,7 +205,10 @@ impl Rooms {
                     .nick(&member.nick)
                     .text(&rest);
                 if let Some(reason) = &member.away {
-                    let away = format!("  away: {reason}");
+                    let away = match reason.as_str() {
+                        "" => "  away".to_owned(),
+                        reason => format!("  away: {reason}"),
+                    };
                     bytes += away.len();
                     line = line.text(&away);
                 }
@@ -139,22 +230,14 @@ impl Rooms {
         self.reply(id, listing.finish("rooms"));
     }
 
-    fn private(&mut self, id: MemberId, from: &Nick, to: &Nick, text: &str) {
-        let Some(target) = self.holder(to) else {
-            self.tell(
-                id,
-                Tone::Error,
-                &format!("There is nobody called {to} here."),
-            );
+    /// A private message from member `id` (called `from`) to member
+    /// `target`, who can `/reply` to it.
+    fn private(&mut self, id: MemberId, from: &Nick, target: MemberId, text: &str) {
+        let Some(member) = self.members.get_mut(&target) else {
             return;
         };
-        let Some((to_nick, away)) = self
-            .members
-            .get(&target)
-            .map(|m| (m.nick.clone(), m.away.clone()))
-        else {
-            return;
-        };
+        member.last_from = Some((id, from.clone()));
+        let (to_nick, away) = (member.nick.clone(), member.away.clone());
         // "[msg from ann] text" to the target, "[msg to bob] text" back.
         let line = |label: &str, nick: &Nick| {
             LineBuilder::new(Tone::Private)
@@ -174,7 +257,7 @@ impl Rooms {
         if let Some(reason) = away {
             let notice = LineBuilder::system(Tone::Info)
                 .nick(&to_nick)
-                .text(&format!(" is away: {reason}"))
+                .text(&format!(" is away{}", away_suffix(&reason)))
                 .finish();
             self.send(id, &notice);
         }
@@ -249,6 +332,14 @@ impl Rooms {
 /// would put `u1` after `u2`, since 1 becomes l).
 fn sort_key(name: &str) -> (String, String) {
     (caseless::default_case_fold_str(name), name.to_owned())
+}
+
+/// How an away reason ends "ann is away": a full stop when there is none.
+fn away_suffix(reason: &str) -> String {
+    match reason {
+        "" => ".".to_owned(),
+        reason => format!(": {reason}"),
+    }
 }
 
 fn headcount(count: usize) -> String {

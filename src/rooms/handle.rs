@@ -32,6 +32,12 @@ pub enum Request {
         id: MemberId,
         command: RoomCommand,
     },
+    /// The member typed something the room manager does not otherwise
+    /// hear of (a command its session answered, a mistake): it counts as
+    /// activity for idle times, and ends /away, as any line does.
+    Active {
+        id: MemberId,
+    },
     /// The member's wish for GMCP roster news changed (GMCP turned on or
     /// off, `Room` added or removed); turned on, it gets the room's roster.
     Roster {

@@ -5,7 +5,8 @@
 //! without a runtime (time is a parameter). [`spawn`] runs it in one task fed
 //! by a bounded channel; sessions hold a [`RoomsHandle`], never a lock
 //! (`handle.rs`). This file holds membership and delivery; `commands.rs`
-//! the room commands (`/who`, `/me`, `/msg`, `/join`, `/rooms`, `/away`).
+//! the room commands (`/who`, `/me`, `/msg`, `/reply`, `/whois`, `/join`,
+//! `/part`, `/rooms`, `/away`).
 //! Lines are built here as [`Message`] recipes, roster news as names: no
 //! wire bytes are made in the room manager.
 //!
@@ -63,6 +64,12 @@ pub struct Outbox {
     /// The client's address: every log line about the member names it
     /// (the room manager's lines are outside the connection's span).
     pub peer: std::net::SocketAddr,
+    /// The client's name as it told it (TTYPE or GMCP), for `/whois`.
+    pub client: Option<String>,
+    /// When the member signed on, by the wall clock, for `/whois` (its
+    /// "connected since": the seconds of negotiation before are not worth
+    /// a field in every session).
+    pub signed_on: std::time::SystemTime,
 }
 
 /// Why someone left; the room is told.
@@ -108,10 +115,15 @@ struct Member {
     /// Key of the room the member is in.
     room: String,
     outbox: Outbox,
-    /// Set by /away; any line the member types clears it.
+    /// Set by /away, with its reason (empty when none was given); any line
+    /// the member types clears it, and so does `/away` alone.
     away: Option<String>,
-    /// When the member last typed a line, for idle times in /who.
+    /// When the member last typed a line, command or not, for idle times
+    /// in /who and /whois.
     last_active: Instant,
+    /// Who sent the member's last private message, for `/reply`: the id
+    /// finds them under a new nick; the nick names them once gone.
+    last_from: Option<(MemberId, Nick)>,
     /// A delivery to this member failed during the current request: it is
     /// about to be removed, gets nothing more, and is logged once (a mass
     /// disconnect must not log, or retry, once per member per notice).
@@ -223,6 +235,9 @@ impl Rooms {
                 let _ = reply.send(self.rename(id, nick, now));
             }
             Request::Command { id, command } => self.command(id, command, now),
+            Request::Active { id } => {
+                self.active(id, now);
+            }
             Request::Roster { id, wanted } => {
                 let Some(member) = self.members.get_mut(&id) else {
                     return;
@@ -327,6 +342,7 @@ impl Rooms {
                 outbox,
                 away: None,
                 last_active: now,
+                last_from: None,
                 failing: Cell::new(false),
                 closing: false,
             },

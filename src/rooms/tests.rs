@@ -43,6 +43,8 @@ fn join_in_batch(
                 kill: kill.clone(),
                 roster: true,
                 peer: "127.0.0.1:4000".parse().unwrap(),
+                client: Some("TestClient".to_owned()),
+                signed_on: std::time::UNIX_EPOCH + Duration::from_secs(1_796_230_417),
             },
             reply,
         },
@@ -604,4 +606,159 @@ fn whoever_joins_or_leaves_mid_batch_gets_exactly_the_lines_of_their_time() {
         "ann: before cy\r\n*** cy has joined lobby\r\nann: with cy\r\n\
          *** bob has quit\r\nann: after bob\r\n"
     );
+}
+
+fn nick(name: &str) -> Nick {
+    Nick::parse(name, 16).unwrap()
+}
+
+#[test]
+fn reply_answers_the_last_sender_under_their_new_nick_and_says_when_they_are_gone() {
+    let now = Instant::now();
+    let (mut rooms, mut ann, mut bob) = ann_and_bob(now);
+    let reply = |text: &str| RoomCommand::Reply(text.into());
+    command(&mut rooms, &bob, reply("anyone?"), now);
+    assert!(
+        drain(&mut bob).contains("Nobody has sent you a private message yet"),
+        "no sender yet"
+    );
+    let msg = RoomCommand::Msg {
+        to: nick("bob"),
+        text: "psst".into(),
+    };
+    command(&mut rooms, &ann, msg, now);
+    drain(&mut ann);
+    drain(&mut bob);
+    rename(&mut rooms, &ann, "anna", now).unwrap();
+    drain(&mut ann);
+    drain(&mut bob);
+    command(&mut rooms, &bob, reply("what?"), now);
+    rooms.flush();
+    assert!(drain(&mut ann).contains("[msg from bob] what?"));
+    assert!(drain(&mut bob).contains("[msg to anna] what?"));
+    // ann replies to bob in turn: the last sender is per member.
+    command(&mut rooms, &ann, reply("this"), now);
+    assert!(drain(&mut bob).contains("[msg from anna] this"));
+    rooms.handle(
+        Request::Leave {
+            id: ann.id,
+            reason: LeaveReason::Quit(None),
+        },
+        now,
+    );
+    rooms.flush();
+    drain(&mut bob);
+    command(&mut rooms, &bob, reply("hello?"), now);
+    // Named as they were when they wrote last.
+    assert_eq!(drain(&mut bob), "*** Nobody called anna is online.\r\n");
+}
+
+#[test]
+fn msg_to_an_unknown_nick_says_nobody_by_that_name_is_online() {
+    let now = Instant::now();
+    let (mut rooms, mut ann, _bob) = ann_and_bob(now);
+    let msg = RoomCommand::Msg {
+        to: nick("zed"),
+        text: "hi".into(),
+    };
+    command(&mut rooms, &ann, msg, now);
+    assert_eq!(drain(&mut ann), "*** Nobody called zed is online.\r\n");
+}
+
+#[test]
+fn away_alone_while_away_comes_back_and_without_a_reason_reads_as_a_sentence() {
+    let now = Instant::now();
+    let (mut rooms, mut ann, mut bob) = ann_and_bob(now);
+    command(&mut rooms, &ann, RoomCommand::Away(None), now);
+    rooms.flush();
+    assert_eq!(drain(&mut bob), "*** ann is away.\r\n");
+    let msg = RoomCommand::Msg {
+        to: nick("ann"),
+        text: "there?".into(),
+    };
+    command(&mut rooms, &bob, msg, now);
+    assert!(drain(&mut bob).contains("*** ann is away.\r\n"));
+    command(&mut rooms, &bob, RoomCommand::Who { all: false }, now);
+    assert!(drain(&mut bob).contains("ann  idle 0s  away\r\n"));
+    command(&mut rooms, &ann, RoomCommand::Away(None), now);
+    rooms.flush();
+    assert_eq!(drain(&mut bob), "*** ann is back\r\n");
+    drain(&mut ann);
+    command(&mut rooms, &ann, RoomCommand::Away(Some("tea".into())), now);
+    rooms.flush();
+    assert_eq!(drain(&mut bob), "*** ann is away: tea\r\n");
+}
+
+#[test]
+fn idle_time_counts_from_the_last_command_too() {
+    let start = Instant::now();
+    let (mut rooms, ann, mut bob) = ann_and_bob(start);
+    // A command the session answered, a minute in.
+    rooms.handle(
+        Request::Active { id: ann.id },
+        start + Duration::from_secs(60),
+    );
+    // Setting away is activity too.
+    command(
+        &mut rooms,
+        &bob,
+        RoomCommand::Away(Some("out".into())),
+        start + Duration::from_secs(120),
+    );
+    rooms.flush();
+    drain(&mut bob);
+    rooms.handle(
+        Request::Active { id: ann.id },
+        start + Duration::from_secs(150),
+    );
+    let later = start + Duration::from_secs(200);
+    command(&mut rooms, &bob, RoomCommand::Who { all: false }, later);
+    let who = drain(&mut bob);
+    assert!(who.contains("ann  idle 50s"), "{who}");
+    assert!(who.contains("bob  idle 0s"), "{who}");
+}
+
+#[test]
+fn part_goes_back_to_the_default_room_or_says_you_are_there() {
+    let now = Instant::now();
+    let (mut rooms, mut ann, mut bob) = ann_and_bob(now);
+    command(&mut rooms, &ann, RoomCommand::Part, now);
+    assert_eq!(
+        drain(&mut ann),
+        "*** You are already in lobby, the default room.\r\n"
+    );
+    let games = RoomName::parse("games").unwrap();
+    command(&mut rooms, &ann, RoomCommand::Join(games), now);
+    rooms.flush();
+    drain(&mut ann);
+    drain(&mut bob);
+    command(&mut rooms, &ann, RoomCommand::Part, now);
+    rooms.flush();
+    assert!(drain(&mut ann).contains("You are now in lobby with 1 other."));
+    assert!(drain(&mut bob).contains("ann has joined lobby"));
+}
+
+#[test]
+fn whois_tells_room_idle_away_client_and_sign_on_time() {
+    let start = Instant::now();
+    let (mut rooms, mut ann, bob) = ann_and_bob(start);
+    command(
+        &mut rooms,
+        &bob,
+        RoomCommand::Away(Some("lunch".into())),
+        start,
+    );
+    rooms.flush();
+    drain(&mut ann);
+    let later = start + Duration::from_secs(90);
+    command(&mut rooms, &ann, RoomCommand::Whois(nick("BOB")), later);
+    assert_eq!(
+        drain(&mut ann),
+        "*** bob is in lobby, idle 1m.\r\n\
+         ***   away: lunch\r\n\
+         ***   client: TestClient\r\n\
+         ***   connected since 2026-12-02 16:53:37 UTC\r\n"
+    );
+    command(&mut rooms, &ann, RoomCommand::Whois(nick("zed")), later);
+    assert_eq!(drain(&mut ann), "*** Nobody called zed is online.\r\n");
 }

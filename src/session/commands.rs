@@ -1,11 +1,12 @@
 //! What a signed-on user typed: chat and room commands go to the room
 //! manager; the session answers its own commands (`/nick`, `/quit`,
-//! `/color`, `/client`, `/help`) and every mistake itself. The parse that
+//! `/color`, `/client`, `/help`, `/motd`, `/time`) and every mistake
+//! itself, and tells the room manager the user was active. The parse that
 //! decides which is which is [`Input::parse`], in one place.
 
 use tokio::time::Instant;
 
-use crate::command::{self, Input, SessionCommand};
+use crate::command::{self, Input, Mistake, SessionCommand};
 use crate::editor::{Line, Mode};
 use crate::gmcp::GMCP;
 use crate::names::Nick;
@@ -80,10 +81,20 @@ impl Session {
         let request = match Input::parse(text, self.ctx.config.max_nick_length) {
             Input::Chat(text) => Request::Say { id, text },
             Input::Room(command) => Request::Command { id, command },
-            Input::Session(command) => return self.answer(id, command).await,
+            // `/quit` ends the connection; `/nick` reaches the manager,
+            // which counts it.
+            Input::Session(command @ (SessionCommand::Quit(_) | SessionCommand::Nick(_))) => {
+                return self.answer(id, command).await;
+            }
+            Input::Session(command) => {
+                if let Some(end) = self.answer(id, command).await {
+                    return Some(end);
+                }
+                Request::Active { id }
+            }
             Input::Mistake(mistake) => {
                 self.notice(Tone::Error, &mistake.message());
-                return None;
+                Request::Active { id }
             }
         };
         match self.ctx.rooms.send(request).await {
@@ -100,10 +111,26 @@ impl Session {
             SessionCommand::Color(on) => self.set_colors(on),
             SessionCommand::Client => self.describe_client(),
             SessionCommand::Timestamps(on) => self.set_timestamps(on),
-            SessionCommand::Help => {
+            SessionCommand::Help(None) => {
                 for line in command::help_lines() {
                     self.notice(Tone::Info, &line);
                 }
+            }
+            SessionCommand::Help(Some(name)) => match command::help_for(&name) {
+                Some(lines) => {
+                    for line in lines {
+                        self.notice(Tone::Info, &line);
+                    }
+                }
+                None => self.notice(Tone::Error, &Mistake::NoHelp(name).message()),
+            },
+            SessionCommand::Motd => {
+                let text = self.banner_text(false).await;
+                self.show_text(&text);
+            }
+            SessionCommand::Time => {
+                let now = crate::utc::format(std::time::SystemTime::now());
+                self.notice(Tone::Info, &format!("The server's time is {now}."));
             }
         }
         None
@@ -120,9 +147,13 @@ impl Session {
         }
     }
 
-    fn set_colors(&mut self, on: bool) {
+    /// `/color on|off`, or without an argument, which it is.
+    fn set_colors(&mut self, on: Option<bool>) {
         let client = self.negotiation.client_mut();
-        client.colors_wanted = on;
+        if let Some(on) = on {
+            client.colors_wanted = on;
+        }
+        let on = client.colors_wanted;
         let text = match (on, client.detected_colors()) {
             (false, _) => "Colors are off.",
             (true, ColorDepth::None) => {

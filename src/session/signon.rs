@@ -43,16 +43,7 @@ impl Session {
             "negotiated"
         );
         self.deadline = Some(Instant::now() + self.ctx.config.signon_timeout());
-        let stats = self.ctx.rooms.stats().await.unwrap_or_default();
-        let template = banner::load(&self.ctx.config.banner);
-        let client = self.negotiation.client();
-        let template = banner::select_art(&template, client.screen_reader());
-        let vars = BannerVars {
-            server_name: &self.ctx.config.server_name,
-            online: stats.online,
-            rooms: stats.rooms,
-        };
-        let text = banner::render(&template, &vars, client.colors() != ColorDepth::None);
+        let text = self.banner_text(true).await;
         self.show_text(&text);
         self.prompt(NICK_PROMPT);
         for line in std::mem::take(&mut self.early_lines) {
@@ -61,6 +52,26 @@ impl Session {
             }
         }
         None
+    }
+
+    /// The banner as this client should see it, read from its file now
+    /// (at sign-on, and quietly, without logging the file's faults again,
+    /// for `/motd`).
+    pub(super) async fn banner_text(&mut self, log: bool) -> String {
+        let stats = self.ctx.rooms.stats().await.unwrap_or_default();
+        let template = if log {
+            banner::load(&self.ctx.config.banner)
+        } else {
+            banner::load_quietly(&self.ctx.config.banner)
+        };
+        let client = self.negotiation.client();
+        let template = banner::select_art(&template, client.screen_reader());
+        let vars = BannerVars {
+            server_name: &self.ctx.config.server_name,
+            online: stats.online,
+            rooms: stats.rooms,
+        };
+        banner::render(&template, &vars, client.colors() != ColorDepth::None)
     }
 
     /// Shows a prompt, marked as one for clients that want to know (EOR where
@@ -105,6 +116,8 @@ impl Session {
             kill: self.kill.clone(),
             roster: self.roster_wish,
             peer: self.peer,
+            client: self.negotiation.client().name().map(str::to_owned),
+            signed_on: std::time::SystemTime::now(),
         };
         match self.ctx.rooms.join(nick.clone(), outbox).await {
             Ok(Ok(id)) => {
