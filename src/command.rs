@@ -137,7 +137,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "/whois NICK",
-        "someone's room, idle time, away reason and client",
+        "someone's room, idle time, away reason and client name",
     ),
     ("/join ROOM", "go to a room, creating it if needed"),
     ("/part", "go back to the default room"),
