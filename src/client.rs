@@ -35,6 +35,13 @@ const MUD_CLIENTS: &[&str] = &[
     "PUEBLO",
 ];
 
+/// MUD clients (a subset of [`MUD_CLIENTS`]) whose own command prefix is
+/// `/`: a typed `/who` runs the client's command and never reaches tavern,
+/// so tavern's hints show them the `.who` form. TinyFugue 5 answers TTYPE
+/// with its name; Debian's TinyFugue 4 refuses TTYPE, so it is not known
+/// and reads the ordinary hints (`//who` and `.who` both work for it).
+const SLASH_CLIENTS: &[&str] = &["TINYFUGUE", "TF"];
+
 /// How many times tavern sends TTYPE SEND: name, terminal type, MTTS.
 pub const MAX_TTYPE_ASKS: usize = 3;
 
@@ -221,6 +228,13 @@ impl ClientInfo {
     pub fn is_mud_client(&self) -> bool {
         self.first_ttype()
             .is_some_and(|t| MUD_CLIENTS.iter().any(|m| m.eq_ignore_ascii_case(t)))
+    }
+
+    /// The client takes a typed `/` for its own commands (see
+    /// [`SLASH_CLIENTS`]): hints name tavern's commands as `.who`.
+    pub fn slash_prefix_client(&self) -> bool {
+        self.first_ttype()
+            .is_some_and(|t| SLASH_CLIENTS.iter().any(|m| m.eq_ignore_ascii_case(t)))
     }
 
     pub fn screen_reader(&self) -> bool {
@@ -474,6 +488,27 @@ mod tests {
         assert_eq!(info.charset, Charset::Utf8);
         assert_eq!(info.charset_source, CharsetSource::Mtts);
         assert!(!info.screen_reader());
+    }
+
+    #[test]
+    fn tinyfugue_is_known_as_a_client_whose_own_prefix_is_slash() {
+        for name in ["TinyFugue", "TF"] {
+            let (info, _) = cycle(&[name, "xterm"]);
+            assert!(info.is_mud_client(), "{name}");
+            assert!(info.slash_prefix_client(), "{name}");
+        }
+        // KBtin's own prefix is `#`, as TinTin++'s is: `/who` reaches tavern.
+        for answers in [
+            &["KBtin", "hardcopy", "unknown"][..],
+            &["TINTIN++"],
+            &["xterm"],
+        ] {
+            let (info, _) = cycle(answers);
+            assert!(!info.slash_prefix_client(), "{answers:?}");
+        }
+        let mut refused = ClientInfo::new(Charset::Utf8);
+        refused.ttype_refused();
+        assert!(!refused.slash_prefix_client());
     }
 
     #[test]

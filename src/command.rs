@@ -5,6 +5,11 @@
 //! commands, used by `/help` and by usage errors, so the two cannot drift
 //! apart.
 //!
+//! The second prefix: `.who` is `/who`. A MUD client whose own command
+//! prefix is `/` (TinyFugue) runs `/who` itself, so tavern also takes `.`
+//! followed by a command name it knows ([`dotted`]); any other line starting
+//! with `.` (`...`, `.5 is half`, `.hello`) stays chat.
+//!
 //! Who answers what: the session answers what concerns its own connection or
 //! needs no room state ([`SessionCommand`], and every [`Mistake`]); the room
 //! manager answers what reads or changes rooms ([`RoomCommand`]).
@@ -179,7 +184,7 @@ impl Input {
     /// Parses a sanitized line. Command names are case-insensitive;
     /// `max_nick` is the configured nickname length, in characters.
     pub(crate) fn parse(line: &str, max_nick: usize) -> Input {
-        let Some(rest) = line.strip_prefix('/') else {
+        let Some(rest) = line.strip_prefix('/').or_else(|| dotted(line)) else {
             return Input::Chat(line.to_owned());
         };
         if rest.starts_with('/') {
@@ -261,6 +266,52 @@ impl Input {
             _ => Input::Mistake(Mistake::Unknown(name.to_owned())),
         }
     }
+}
+
+/// The line after its `.` when it is a command in the second prefix's
+/// form: `.` and a command name from [`COMMANDS`] or [`ALIASES`] (any case),
+/// alone or followed by a space. Only letters count as a name, so `.?` and
+/// `..` are chat; the name is at most a word long, so this costs at most
+/// one pass over the tables, whatever the line.
+fn dotted(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix('.')?;
+    let name = rest.split(' ').next().unwrap_or(rest);
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let known = COMMANDS
+        .iter()
+        .map(|(usage, _)| *usage)
+        .chain(ALIASES.iter().map(|(alias, _)| *alias))
+        .filter_map(|usage| usage.split(' ').next()?.strip_prefix('/'))
+        .any(|known| known.eq_ignore_ascii_case(name));
+    known.then_some(rest)
+}
+
+/// A hint (`/help`, a usage line, an error) in the form a client whose
+/// own prefix is `/` can type: every `/name` of a known command becomes
+/// `.name`. `//TEXT` and anything else stay as they are.
+pub(crate) fn dotted_hint(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('/') {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let starts_word = out.is_empty() || out.ends_with([' ', '(', '"', '\'', '`', ',']);
+        let name_end = from[1..]
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .map_or(from.len(), |end| end + 1);
+        let candidate = format!(".{}", &from[1..name_end]);
+        if starts_word && name_end > 1 && dotted(&candidate).is_some() {
+            out.push_str(&candidate);
+            rest = &from[name_end..];
+        } else {
+            out.push('/');
+            rest = &from[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `/join` with several words: what to type instead, or everything that
@@ -527,6 +578,66 @@ mod tests {
                 "{alias}: {parsed:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_dot_and_a_known_command_name_is_that_command() {
+        check(".who", room(RoomCommand::Who { all: false }));
+        check(".WHO all", room(RoomCommand::Who { all: true }));
+        check(".nick bob", session(SessionCommand::Nick(nick("bob"))));
+        check(
+            ".quit bye",
+            session(SessionCommand::Quit(Some("bye".into()))),
+        );
+        check(".tell ann hi", {
+            room(RoomCommand::Msg {
+                to: nick("ann"),
+                text: "hi".into(),
+            })
+        });
+        check(
+            ".help who",
+            session(SessionCommand::Help(Some("who".into()))),
+        );
+        check(".me", mistake(Mistake::Usage("/me ACTION")));
+    }
+
+    #[test]
+    fn chat_that_starts_with_a_dot_stays_chat() {
+        for line in [
+            ".",
+            "...",
+            "... and then",
+            ".5 is half",
+            ".hello",
+            ".whom",
+            ". who",
+            ".?",
+            "..who",
+            ".who's there",
+            ".né",
+        ] {
+            check(line, Input::Chat(line.into()));
+        }
+    }
+
+    #[test]
+    fn hints_for_a_slash_client_name_commands_with_a_dot() {
+        assert_eq!(dotted_hint("Usage: /join ROOM"), "Usage: .join ROOM");
+        assert_eq!(
+            dotted_hint("Unknown command /dance. Type /help for the list."),
+            "Unknown command /dance. Type .help for the list."
+        );
+        assert_eq!(
+            dotted_hint("  //TEXT  send a line that starts with /"),
+            "  //TEXT  send a line that starts with /"
+        );
+        assert_eq!(
+            dotted_hint("Also: /names = /who, and /join #room."),
+            "Also: .names = .who, and .join #room."
+        );
+        assert_eq!(dotted_hint("a/who b /whom"), "a/who b /whom");
+        assert_eq!(dotted_hint("type /help."), "type .help.");
     }
 
     #[test]

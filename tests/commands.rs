@@ -705,3 +705,63 @@ fn join_with_spaces_in_the_room_name_says_what_is_wrong() {
     ann.expect("You are now in board-games");
     server.stop();
 }
+
+#[test]
+fn a_dot_and_a_command_name_is_the_command_and_other_lines_with_a_dot_are_chat() {
+    let server = TestServer::start();
+    let [mut ann, mut bob] = sign_on_all(&server, ["ann", "bob"]);
+    ann.send_line(".who");
+    ann.expect("*** In lobby: 2 people");
+    for line in ["...", ".5 is half", ".hello", "//who"] {
+        ann.send_line(line);
+        let shown = line.strip_prefix('/').unwrap_or(line);
+        bob.expect(&format!("ann: {shown}\n"));
+    }
+    ann.send_line(".NICK annie");
+    bob.expect("ann is now known as annie");
+    ann.send_line(".quit bye");
+    bob.expect("annie has quit (bye)");
+    server.stop();
+}
+
+#[test]
+fn a_client_that_runs_slash_commands_itself_is_shown_the_dot_form() {
+    use common::telnet::{CHARSET, DONT, NAWS, TTYPE, TTYPE_IS, WILL, neg, sb};
+    let server = TestServer::start();
+    let mut bob = Client::sign_on(server.addr, "bob");
+    let mut tf = Client::connect(server.addr);
+    // TinyFugue 5 answers TTYPE with its name; a repeated answer ends the
+    // cycle, and CHARSET refused leaves nothing for tavern to wait for.
+    let mut hello = neg(WILL, TTYPE);
+    for name in ["TinyFugue", "xterm", "xterm"] {
+        hello.extend(sb(TTYPE, &[&[TTYPE_IS], name.as_bytes()].concat()));
+    }
+    hello.extend(neg(DONT, CHARSET));
+    // Wide enough that no hint is wrapped.
+    hello.extend(neg(WILL, NAWS));
+    hello.extend(sb(NAWS, &[0, 200, 0, 24]));
+    tf.send(&hello);
+    tf.expect("type .help to list the commands");
+    tf.expect("Nickname:");
+    tf.send_line("tom");
+    tf.expect("type tavern's with a dot (.help, .who, .quit) or with //.");
+    tf.expect("Welcome, tom!");
+    tf.send_line(".help");
+    tf.expect("***   .who [all]");
+    let also = tf.expect("COMMAND for one.");
+    assert!(also.contains(".names = .who"), "{also:?}");
+    assert!(also.contains("//TEXT"), "{also:?}");
+    tf.send_line(".help tell");
+    tf.expect("*** .msg NICK TEXT  a private message to one person\n");
+    tf.send_line(".msg bob");
+    tf.expect("*** Usage: .msg NICK TEXT");
+    tf.send_line("/dance");
+    tf.expect("*** Unknown command /dance. Type .help for the list.");
+    tf.send_line(".who");
+    tf.expect("*** In lobby: 2 people");
+    tf.send_line("hello");
+    bob.expect("tom: hello");
+    tf.send_line(".quit");
+    bob.expect("tom has quit");
+    server.stop();
+}

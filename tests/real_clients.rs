@@ -1,6 +1,6 @@
 //! Real telnet and MUD clients against a real tavern: netkit telnet
-//! (`telnet-ssl`), GNU inetutils telnet, busybox telnet, PuTTY's plink and
-//! TinTin++, each driven inside a tmux server of its own, typed into with
+//! (`telnet-ssl`), GNU inetutils telnet, busybox telnet, PuTTY's plink,
+//! TinTin++, TinyFugue (`tf`) and KBtin, each driven inside a tmux server of its own, typed into with
 //! `send-keys` and read back with `capture-pane`.
 //!
 //! Each test starts a tavern (tests/common), a tmux server on a socket named
@@ -1046,4 +1046,102 @@ fn plink_sends_utf8_with_an_escape_byte_intact() {
 #[test]
 fn tintin_sends_utf8_with_an_escape_byte_intact() {
     an_eight_bit_line_arrives_intact(Kind::TinTin, "tintin-8bit");
+}
+
+/// A MUD client signs on as tom, chats, asks `who` in the form `who`
+/// (the one that client passes on to tavern), and quits with `quit`.
+fn a_mud_client_signs_on_chats_asks_who_and_quits(
+    tmux: &Tmux,
+    observer: &mut Client,
+    who: &str,
+    quit: &str,
+) {
+    tmux.wait_for_screen(|s| s.contains("Nickname:"), "the nickname prompt");
+    tmux.send_keys("tom");
+    tmux.send_key("Enter");
+    observer.expect("tom has joined");
+    tmux.wait_for_screen(|s| s.contains("Welcome, tom!"), "the welcome");
+
+    tmux.send_keys("hello there");
+    tmux.send_key("Enter");
+    observer.expect("tom: hello there");
+    tmux.wait_for_screen(|s| s.contains("tom: hello there"), "tom's own line");
+
+    observer.send_line("hi tom");
+    tmux.wait_for_screen(|s| s.contains("watcher: hi tom"), "the observer's line");
+
+    tmux.send_keys(who);
+    tmux.send_key("Enter");
+    tmux.wait_for_screen(
+        |s| {
+            s.contains("*** In lobby: 2 people")
+                && s.lines().any(|l| l.contains("***   tom "))
+                && s.lines().any(|l| l.contains("***   watcher "))
+        },
+        &format!("{who} listing tom and watcher"),
+    );
+
+    tmux.send_keys(quit);
+    tmux.send_key("Enter");
+    observer.expect("tom has quit (bye)");
+    tmux.wait_for_screen(|s| s.contains("*** Goodbye!"), "the goodbye");
+}
+
+/// TinyFugue runs a typed `/who` itself (`% who: no such command or
+/// macro`) and sends `//who` as `/who`; tavern's `.who` it sends as typed.
+/// Debian's tf 4 refuses TTYPE, so tavern takes it for a terminal.
+#[test]
+fn tinyfugue_signs_on_chats_and_reaches_who_and_quit_with_a_dot_or_two_slashes() {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let tf = require("tf", "tf");
+    // `-n`: no world from a configuration file; the address is the world.
+    let command = format!(
+        "{} -n {} {}",
+        tf.display(),
+        server.addr.ip(),
+        server.addr.port()
+    );
+    let tmux = Tmux::start("tf-session", &command);
+    a_mud_client_signs_on_chats_asks_who_and_quits(&tmux, &mut observer, ".who", ".quit bye");
+    drop(tmux);
+
+    let mut observer = Client::sign_on(server.addr, "watcher2");
+    let tmux = Tmux::start("tf-session-slashes", &command);
+    tmux.wait_for_screen(|s| s.contains("Nickname:"), "the nickname prompt");
+    tmux.send_keys("tom");
+    tmux.send_key("Enter");
+    observer.expect("tom has joined");
+    tmux.send_keys("/who");
+    tmux.send_key("Enter");
+    tmux.wait_for_screen(
+        |s| s.contains("% who: no such command or macro"),
+        "TinyFugue's own answer to /who",
+    );
+    tmux.send_keys("//who");
+    tmux.send_key("Enter");
+    // watcher, watcher2 and tom.
+    tmux.wait_for_screen(|s| s.contains("*** In lobby: 3 people"), "//who's answer");
+    tmux.send_keys("//quit bye");
+    tmux.send_key("Enter");
+    observer.expect("tom has quit (bye)");
+}
+
+/// KBtin's own prefix is `#`, as TinTin++'s is: `/who` reaches tavern.
+#[test]
+fn kbtin_signs_on_chats_asks_who_and_quits_with_a_slash() {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let kbtin = require("kbtin", "kbtin");
+    // KBtin reads its arguments as script files: the session is started
+    // by one.
+    let scratch = ScratchDir::create("kbtin-session");
+    let (ip, port) = (server.addr.ip(), server.addr.port());
+    let script = scratch.write("session.tin", &format!("#session s {ip} {port}\n"));
+    let script = script.display().to_string();
+    assert!(!script.contains('\''), "unquotable path {script:?}");
+    let command = format!("env LANG=C.UTF-8 {} '{script}'", kbtin.display());
+    let mut tmux = Tmux::start("kbtin-session", &command);
+    tmux.scratch = Some(scratch);
+    a_mud_client_signs_on_chats_asks_who_and_quits(&tmux, &mut observer, "/who", "/quit bye");
 }

@@ -93,7 +93,7 @@ impl Session {
                 Request::Active { id }
             }
             Input::Mistake(mistake) => {
-                self.notice(Tone::Error, &mistake.message());
+                self.hint(Tone::Error, &mistake.message());
                 Request::Active { id }
             }
         };
@@ -113,16 +113,16 @@ impl Session {
             SessionCommand::Timestamps(on) => self.set_timestamps(on),
             SessionCommand::Help(None) => {
                 for line in command::help_lines() {
-                    self.notice(Tone::Info, &line);
+                    self.hint(Tone::Info, &line);
                 }
             }
             SessionCommand::Help(Some(name)) => match command::help_for(&name) {
                 Some(lines) => {
                     for line in lines {
-                        self.notice(Tone::Info, &line);
+                        self.hint(Tone::Info, &line);
                     }
                 }
-                None => self.notice(Tone::Error, &Mistake::NoHelp(name).message()),
+                None => self.hint(Tone::Error, &Mistake::NoHelp(name).message()),
             },
             SessionCommand::Motd => {
                 let text = self.banner_text(false).await;
@@ -134,6 +134,16 @@ impl Session {
             }
         }
         None
+    }
+
+    /// A notice that names commands (`/help`, usage, mistakes), in the form
+    /// this client can type: `.who` for a client that runs `/who` itself.
+    pub(super) fn hint(&mut self, tone: Tone, text: &str) {
+        if self.negotiation.client().slash_prefix_client() {
+            self.notice(tone, &command::dotted_hint(text));
+        } else {
+            self.notice(tone, text);
+        }
     }
 
     async fn rename(&mut self, id: MemberId, nick: Nick) {

@@ -71,7 +71,13 @@ impl Session {
             online: stats.online,
             rooms: stats.rooms,
         };
-        banner::render(&template, &vars, client.colors() != ColorDepth::None)
+        let text = banner::render(&template, &vars, client.colors() != ColorDepth::None);
+        // A client that runs `/help` itself is told the form that works.
+        if client.slash_prefix_client() {
+            crate::command::dotted_hint(&text)
+        } else {
+            text
+        }
     }
 
     /// Shows a prompt, marked as one for clients that want to know (EOR where
@@ -134,6 +140,13 @@ impl Session {
                     .map(|idle| Instant::now() + idle);
                 self.lines = Some(incoming);
                 self.editor.set_prompt("", self.writer.pending());
+                if self.negotiation.client().slash_prefix_client() {
+                    self.notice(
+                        Tone::Info,
+                        "Your client runs /commands itself: type tavern's with a dot \
+                         (.help, .who, .quit) or with //.",
+                    );
+                }
                 None
             }
             Ok(Err(taken)) => {
