@@ -5,7 +5,10 @@
 //! - [`Mode::Server`], for terminal clients in character mode: tavern echoes
 //!   what is typed and edits the line itself. BS and DEL erase one grapheme
 //!   cluster and as many columns as it took on screen; ^U clears the line; ^W
-//!   erases a word; arrow keys and other escape sequences are swallowed. Output
+//!   erases a word; ^C abandons the line visibly (`^C`, a fresh prompt); ^L
+//!   draws it again; Up/Down walk a history of the lines sent (this
+//!   connection's own, bounded by [`HISTORY_LINES`] and [`HISTORY_BYTES`]);
+//!   other escape sequences are swallowed. Output
 //!   that arrives while a line is half typed goes through
 //!   [`Editor::begin_output`]/[`Editor::end_output`], which lift the prompt and
 //!   the typed text off the screen and draw them again under the output.
@@ -26,6 +29,8 @@
 //! [`Editor::flush`] when it has handled a read's worth of input, and the
 //! line is drawn once for all of them. In client mode, telnet EC is kept as
 //! a DEL in the bytes and applied with the others at the line end.
+
+use std::collections::VecDeque;
 
 use bytes::{BufMut, BytesMut};
 use unicode_normalization::char::is_combining_mark;
@@ -71,7 +76,8 @@ enum Escape {
     None,
     /// After ESC.
     Start,
-    /// After `ESC [` (or C1 CSI): parameters until a final byte.
+    /// After `ESC [` (or C1 CSI): parameters until a final byte. Only
+    /// the final byte matters for the keys the editor acts on (Up, Down).
     Csi,
     /// After `ESC O`: one more character (SS3, used by arrow keys in
     /// application mode).
@@ -88,6 +94,32 @@ const DEFAULT_WIDTH: usize = 80;
 /// (a run of Hangul leading jamo or of emoji joined by ZWJ is otherwise one
 /// cluster as long as the line).
 const MAX_CLUSTER_BYTES: usize = 64;
+
+/// Input lines a connection's history keeps for Up/Down (server mode).
+pub const HISTORY_LINES: usize = 50;
+
+/// Bytes a connection's history may hold in all (the text, and two bytes a
+/// cluster for its measures); the oldest lines go first past it.
+pub const HISTORY_BYTES: usize = 16 * 1024;
+
+/// A line sent earlier, kept with its measures so recalling it is a copy,
+/// not a new segmentation.
+#[derive(Debug, Clone)]
+struct Recalled {
+    /// The line as it was typed (it is cleaned again when sent).
+    text: String,
+    /// Its grapheme clusters, as `Editor::clusters`.
+    clusters: Vec<Cluster>,
+    /// The sum of their widths.
+    width: usize,
+}
+
+impl Recalled {
+    /// What it counts against `HISTORY_BYTES`.
+    fn size(&self) -> usize {
+        self.text.len() + 2 * self.clusters.len()
+    }
+}
 
 /// One grapheme cluster of the line being typed (server mode): two bytes
 /// per character typed, where its start offset would take sixteen (a
@@ -152,6 +184,21 @@ pub struct Editor {
     /// line. (Once the user sends a line, their client has moved down itself.)
     prompt_open: bool,
     limits: Limits,
+    /// Server mode: lines sent, oldest first, for Up/Down. This connection's
+    /// own, never shared or logged; at most `HISTORY_LINES` and
+    /// `HISTORY_BYTES`.
+    history: VecDeque<Recalled>,
+    /// `history`'s size in `HISTORY_BYTES` terms.
+    history_bytes: usize,
+    /// The history line shown (Up was pressed), or none: the user's own.
+    recalled: Option<usize>,
+    /// The line being typed when Up was first pressed, given back by Down
+    /// past the newest history line.
+    draft: Option<Recalled>,
+    /// Server mode: a finished line stays on screen, followed by a line
+    /// end, instead of being lifted off (the nick prompt, where nothing
+    /// echoes it back and a refused name must stay visible).
+    keep_entered: bool,
     /// The client's charset: how typed bytes are read, and how the echo and
     /// redraws are written.
     charset: Charset,
@@ -178,6 +225,11 @@ impl Editor {
             raw_erasures: 0,
             prompt_open: false,
             limits,
+            history: VecDeque::new(),
+            history_bytes: 0,
+            recalled: None,
+            draft: None,
+            keep_entered: false,
             charset: Charset::Utf8,
         }
     }
@@ -216,6 +268,12 @@ impl Editor {
             }
         }
         self.mode = mode;
+    }
+
+    /// Whether a finished line stays on screen (server mode; see
+    /// `keep_entered`).
+    pub fn keep_entered_lines(&mut self, keep: bool) {
+        self.keep_entered = keep;
     }
 
     /// The client's window width in columns (from NAWS); 0 is ignored.
@@ -285,10 +343,28 @@ impl Editor {
             Mode::Server => {
                 self.finish_decoder();
                 self.escape = Escape::None;
-                self.clear_input_area(out);
-                let text = std::mem::take(&mut self.line);
-                self.forget_line();
-                text
+                // A blank line is lifted as usual: nothing to keep in view.
+                if self.keep_entered && !self.line.trim().is_empty() {
+                    // Shown whole, then left above the next prompt.
+                    self.flush(out);
+                    out.put_slice(b"\r\n");
+                    self.cleared = true;
+                } else {
+                    self.clear_input_area(out);
+                }
+                self.recalled = None;
+                self.draft = None;
+                let typed = self.take_typed();
+                let clean = sanitize::sanitize(&typed.text, &self.limits);
+                // Kept as typed (it is cleaned again if sent again).
+                let emptied = !typed.text.trim().is_empty() && clean.text.trim().is_empty();
+                self.remember(typed);
+                let truncated = std::mem::take(&mut self.truncated) || clean.truncated;
+                return Line {
+                    text: clean.text,
+                    truncated,
+                    emptied,
+                };
             }
             Mode::Client => {
                 self.prompt_open = false;
@@ -330,6 +406,27 @@ impl Editor {
                 self.raw.clear();
                 self.raw_erasures = 0;
             }
+        }
+    }
+
+    /// ^C or telnet IP: the line is abandoned, visibly, as shells do: `^C`
+    /// after it, and the prompt again on a fresh row (server mode).
+    pub fn interrupt(&mut self, out: &mut BytesMut) {
+        match self.mode {
+            Mode::Server => {
+                // Drawn first if an edit of this read lifted it.
+                self.flush(out);
+                out.put_slice(b"^C\r\n");
+                // The old line stays above; nothing of the input area is on
+                // screen now, and the next flush draws the prompt.
+                self.cleared = true;
+                self.line.clear();
+                self.forget_line();
+                self.decoder = TextDecoder::new();
+                self.recalled = None;
+                self.draft = None;
+            }
+            Mode::Client => self.erase_line(out),
         }
     }
 
@@ -382,6 +479,75 @@ impl Editor {
         self.decoder = decoder;
     }
 
+    /// Keeps a sent line for Up/Down, within `HISTORY_LINES` and
+    /// `HISTORY_BYTES`. Blank lines and a repeat of the newest are not kept.
+    fn remember(&mut self, line: Recalled) {
+        if line.text.trim().is_empty()
+            || self
+                .history
+                .back()
+                .is_some_and(|last| last.text == line.text)
+            || line.size() > HISTORY_BYTES
+        {
+            return;
+        }
+        self.history_bytes += line.size();
+        self.history.push_back(line);
+        while self.history.len() > HISTORY_LINES || self.history_bytes > HISTORY_BYTES {
+            if let Some(old) = self.history.pop_front() {
+                self.history_bytes -= old.size();
+            }
+        }
+    }
+
+    /// Up (`older`) or Down: shows the previous or next history line in
+    /// place of the typed one, which Down past the newest gives back. The
+    /// line is drawn at the next flush; the cost is a copy of it.
+    fn recall(&mut self, older: bool, out: &mut BytesMut) {
+        let next = match (self.recalled, older) {
+            (None, true) => self.history.len().checked_sub(1),
+            (None, false) => return,
+            (Some(at), true) => at.checked_sub(1),
+            (Some(at), false) => Some(at + 1),
+        };
+        let shown = match next {
+            Some(at) if at < self.history.len() => {
+                if self.recalled.is_none() {
+                    self.draft = Some(self.take_typed());
+                }
+                self.recalled = Some(at);
+                self.history[at].clone()
+            }
+            // Up at the oldest line: it stays.
+            None => return,
+            // Down past the newest: the user's own line again.
+            Some(_) => {
+                self.recalled = None;
+                self.draft.take().unwrap_or(Recalled {
+                    text: String::new(),
+                    clusters: Vec::new(),
+                    width: 0,
+                })
+            }
+        };
+        self.clear_input_area(out);
+        self.finish_decoder();
+        self.line = shown.text;
+        self.clusters = shown.clusters;
+        self.line_width = shown.width;
+    }
+
+    /// The typed line and its measures, leaving it empty.
+    fn take_typed(&mut self) -> Recalled {
+        let taken = Recalled {
+            text: std::mem::take(&mut self.line),
+            clusters: std::mem::take(&mut self.clusters),
+            width: self.line_width,
+        };
+        self.line_width = 0;
+        taken
+    }
+
     /// The line was taken or thrown away: no clusters, no width.
     fn forget_line(&mut self) {
         // Given back rather than cleared: an idle connection keeps none.
@@ -428,18 +594,21 @@ impl Editor {
                 // byte (or anything unexpected) ends it.
                 if !matches!(c, '\x20'..='\x3f') {
                     self.escape = Escape::None;
+                    self.key(c, out);
                 }
                 return;
             }
             Escape::Ss3 => {
                 self.escape = Escape::None;
+                self.key(c, out);
                 return;
             }
             Escape::None => {}
         }
         match c {
             '\x08' | '\x7f' => self.erase_grapheme(out),
-            '\x15' | '\x03' => self.erase_line(out),
+            '\x15' => self.erase_line(out),
+            '\x03' => self.interrupt(out),
             '\x17' => self.erase_word(out),
             // ^L: the screen may be garbled; draw the line again.
             '\x0c' => self.clear_input_area(out),
@@ -448,6 +617,16 @@ impl Editor {
             '\t' => self.push_char(' ', out),
             c if sanitize::is_forbidden(c) => {}
             c => self.push_char(c, out),
+        }
+    }
+
+    /// The final byte of an escape sequence (`ESC [ A`, `ESC O A`): the keys
+    /// the editor knows; any other is swallowed.
+    fn key(&mut self, last: char, out: &mut BytesMut) {
+        match last {
+            'A' => self.recall(true, out),
+            'B' => self.recall(false, out),
+            _ => {}
         }
     }
 
@@ -737,6 +916,182 @@ mod tests {
         editor.input(b"\x7f", &mut out);
         editor.flush(&mut out);
         assert_eq!(&out[..], b"\r\x1b[J012345678");
+    }
+
+    /// A server-mode editor with the prompt "> ", and the screen cleared.
+    fn prompted(width: u16) -> (Editor, BytesMut) {
+        let mut editor = Editor::new(Mode::Server, limits());
+        editor.set_width(width);
+        let mut out = BytesMut::new();
+        editor.set_prompt("> ", &mut out);
+        out.clear();
+        (editor, out)
+    }
+
+    /// Types `bytes` as one read, as the session does (input, then flush);
+    /// returns what the screen was sent.
+    fn read(editor: &mut Editor, bytes: &[u8]) -> String {
+        let mut out = BytesMut::new();
+        for piece in bytes.split_inclusive(|&b| b == b'\n') {
+            match piece.split_last() {
+                Some((b'\n', text)) => {
+                    editor.input(text, &mut out);
+                    editor.end_of_line(&mut out);
+                }
+                _ => editor.input(piece, &mut out),
+            }
+        }
+        editor.flush(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn ctrl_c_leaves_the_line_visibly_abandoned_and_a_fresh_prompt_under_it() {
+        let (mut editor, _) = prompted(80);
+        assert_eq!(read(&mut editor, b"half"), "half");
+        assert_eq!(read(&mut editor, b"\x03"), "^C\r\n> ");
+        assert_eq!(read(&mut editor, b"ok"), "ok");
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "ok");
+    }
+
+    #[test]
+    fn ctrl_c_after_a_redraw_in_the_same_read_shows_the_line_first() {
+        let (mut editor, _) = prompted(80);
+        read(&mut editor, b"ab");
+        assert_eq!(read(&mut editor, b"\x0cc\x03"), "\r\x1b[J> abc^C\r\n> ");
+    }
+
+    #[test]
+    fn telnet_ip_is_ctrl_c_in_server_mode_and_clears_the_line_in_client_mode() {
+        let (mut editor, mut out) = prompted(80);
+        editor.input(b"abc", &mut out);
+        out.clear();
+        editor.interrupt(&mut out);
+        editor.flush(&mut out);
+        assert_eq!(&out[..], b"^C\r\n> ");
+        let mut editor = Editor::new(Mode::Client, limits());
+        editor.input(b"abc", &mut out);
+        out.clear();
+        editor.interrupt(&mut out);
+        editor.input(b"d", &mut out);
+        assert!(out.is_empty());
+        assert_eq!(editor.end_of_line(&mut out).text, "d");
+    }
+
+    #[test]
+    fn ctrl_l_draws_the_prompt_and_the_line_again() {
+        let (mut editor, _) = prompted(10);
+        read(&mut editor, "ab你好cdef".as_bytes());
+        // 12 columns on a 10-column screen: up one row, clear, draw.
+        assert_eq!(read(&mut editor, b"\x0c"), "\r\x1b[1A\x1b[J> ab你好cdef");
+    }
+
+    #[test]
+    fn a_kept_line_stays_on_screen_with_what_follows_under_it() {
+        let (mut editor, _) = prompted(80);
+        editor.keep_entered_lines(true);
+        assert_eq!(read(&mut editor, b"bad name\n"), "bad name\r\n> ");
+        // Output under it lifts only the new prompt.
+        let mut out = BytesMut::new();
+        editor.begin_output(&mut out);
+        out.put_slice(b"*** no spaces\r\n");
+        editor.end_output(&mut out);
+        assert_eq!(&out[..], b"\r\x1b[J*** no spaces\r\n> ");
+    }
+
+    #[test]
+    fn a_kept_line_that_an_edit_lifted_is_drawn_before_the_line_end() {
+        let (mut editor, _) = prompted(80);
+        editor.keep_entered_lines(true);
+        assert_eq!(read(&mut editor, b"ab\x0c\n"), "ab\r\x1b[J> ab\r\n> ");
+    }
+
+    #[test]
+    fn up_and_down_walk_the_history_and_down_gives_back_the_draft() {
+        let (mut editor, _) = prompted(80);
+        read(&mut editor, b"one\ntwo\ndr");
+        assert_eq!(read(&mut editor, b"\x1b[A"), "\r\x1b[J> two");
+        assert_eq!(read(&mut editor, b"\x1bOA"), "\r\x1b[J> one");
+        // At the oldest line Up changes nothing.
+        assert_eq!(read(&mut editor, b"\x1b[A"), "");
+        assert_eq!(read(&mut editor, b"\x1b[B"), "\r\x1b[J> two");
+        assert_eq!(read(&mut editor, b"\x1bOB"), "\r\x1b[J> dr");
+        // Down below the draft changes nothing.
+        assert_eq!(read(&mut editor, b"\x1b[B"), "");
+        let mut out = BytesMut::new();
+        assert_eq!(editor.end_of_line(&mut out).text, "dr");
+    }
+
+    #[test]
+    fn a_recalled_line_can_be_edited_and_sent_and_is_kept_again() {
+        let (mut editor, _) = prompted(80);
+        read(&mut editor, "hi 你好\n".as_bytes());
+        assert_eq!(read(&mut editor, b"\x1b[A\x7f"), "\r\x1b[J> hi 你");
+        assert_eq!(read(&mut editor, b"!"), "!");
+        let mut out = BytesMut::new();
+        assert_eq!(editor.end_of_line(&mut out).text, "hi 你!");
+        editor.flush(&mut out);
+        assert_eq!(read(&mut editor, b"\x1b[A"), "\r\x1b[J> hi 你!");
+        assert_eq!(read(&mut editor, b"\x1b[A"), "\r\x1b[J> hi 你好");
+    }
+
+    #[test]
+    fn recalling_over_a_wrapped_line_clears_every_row_of_it() {
+        let (mut editor, _) = prompted(10);
+        read(&mut editor, "你好你好你好\nab\n".as_bytes());
+        // "> " and 12 columns of wide characters: two rows.
+        assert_eq!(read(&mut editor, b"\x1b[A\x1b[A"), "\r\x1b[J> 你好你好你好");
+        assert_eq!(read(&mut editor, b"\x1b[B"), "\r\x1b[1A\x1b[J> ab");
+    }
+
+    #[test]
+    fn many_recalls_in_one_read_draw_the_line_once() {
+        let (mut editor, _) = prompted(80);
+        read(&mut editor, b"one\ntwo\n");
+        // Back to the (empty) draft: the prompt once.
+        assert_eq!(
+            read(&mut editor, &b"\x1b[A\x1b[B".repeat(1000)),
+            "\r\x1b[J> "
+        );
+        assert_eq!(read(&mut editor, &b"\x1b[A".repeat(1000)), "\r\x1b[J> one");
+    }
+
+    #[test]
+    fn history_keeps_the_last_fifty_lines_and_no_blank_or_repeated_ones() {
+        let (mut editor, _) = prompted(80);
+        for n in 0..60 {
+            read(&mut editor, format!("line {n}\nline {n}\n \n\n").as_bytes());
+        }
+        assert_eq!(editor.history.len(), HISTORY_LINES);
+        assert_eq!(editor.history[0].text, "line 10");
+        read(&mut editor, &b"\x1b[A".repeat(60));
+        assert_eq!(editor.line, "line 10");
+    }
+
+    #[test]
+    fn history_is_bounded_in_bytes() {
+        let mut editor = Editor::new(Mode::Server, limits_of(1000));
+        let mut out = BytesMut::new();
+        for n in 0..20 {
+            editor.input(format!("{n:03}{}", "你".repeat(900)).as_bytes(), &mut out);
+            editor.end_of_line(&mut out);
+        }
+        assert!(editor.history_bytes <= HISTORY_BYTES);
+        let sizes: usize = editor.history.iter().map(Recalled::size).sum();
+        assert_eq!(sizes, editor.history_bytes);
+        assert_eq!(editor.history.len(), HISTORY_BYTES / (3 + 2700 + 2 * 903));
+    }
+
+    #[test]
+    fn client_mode_keeps_no_history_and_passes_arrow_keys_to_the_sanitizer() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        let mut out = BytesMut::new();
+        editor.input(b"one", &mut out);
+        editor.end_of_line(&mut out);
+        editor.input(b"\x1b[A", &mut out);
+        assert!(out.is_empty());
+        assert_eq!(editor.end_of_line(&mut out).text, "");
+        assert!(editor.history.is_empty());
     }
 
     #[test]
