@@ -132,3 +132,28 @@ fn a_client_that_edits_its_own_lines_gets_no_caret_c_and_no_recall() {
     assert!(!watcher.visible().contains("half"));
     server.stop();
 }
+
+#[test]
+fn left_right_home_end_and_delete_edit_inside_the_line() {
+    let server = server();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut client = terminal(&server);
+    client.send(b"srv\r\0");
+    watcher.expect("srv has joined lobby");
+    // "hllo", Left ×3 to after the h, "e"; End, "!"; Home, Delete, "H".
+    for read in [
+        &b"hllo"[..],
+        b"\x1b[D\x1b[D\x1b[D",
+        b"e",
+        b"\x1b[F!",
+        b"\x1b[H",
+        b"\x1b[3~H",
+        b"\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C",
+        b"\r\0",
+    ] {
+        client.send(read);
+    }
+    watcher.expect("srv: Hello!");
+    client.expect("srv: Hello!");
+    server.stop();
+}
