@@ -5,7 +5,12 @@
 //! - [`Mode::Server`], for terminal clients in character mode: tavern echoes
 //!   what is typed and edits the line itself. BS and DEL erase one grapheme
 //!   cluster and as many columns as it took on screen; ^U clears the line; ^W
-//!   erases a word; arrow keys and other escape sequences are swallowed. Output
+//!   erases a word; ^C abandons the line visibly (`^C`, a fresh prompt); ^L
+//!   draws it again; Up/Down walk a history of the lines sent (this
+//!   connection's own, bounded by [`HISTORY_LINES`] and [`HISTORY_BYTES`]);
+//!   Left/Right, Home/End (^A/^E) and Delete move and edit inside the line
+//!   (a move writes cursor escapes; an edit inside redraws at the flush);
+//!   other escape sequences are swallowed. Output
 //!   that arrives while a line is half typed goes through
 //!   [`Editor::begin_output`]/[`Editor::end_output`], which lift the prompt and
 //!   the typed text off the screen and draw them again under the output.
@@ -26,6 +31,8 @@
 //! [`Editor::flush`] when it has handled a read's worth of input, and the
 //! line is drawn once for all of them. In client mode, telnet EC is kept as
 //! a DEL in the bytes and applied with the others at the line end.
+
+use std::collections::VecDeque;
 
 use bytes::{BufMut, BytesMut};
 use unicode_normalization::char::is_combining_mark;
@@ -71,8 +78,9 @@ enum Escape {
     None,
     /// After ESC.
     Start,
-    /// After `ESC [` (or C1 CSI): parameters until a final byte.
-    Csi,
+    /// After `ESC [` (or C1 CSI): parameters until a final byte. The
+    /// first parameter so far is kept (`ESC [ 3 ~` is Delete).
+    Csi(u16),
     /// After `ESC O`: one more character (SS3, used by arrow keys in
     /// application mode).
     Ss3,
@@ -88,6 +96,32 @@ const DEFAULT_WIDTH: usize = 80;
 /// (a run of Hangul leading jamo or of emoji joined by ZWJ is otherwise one
 /// cluster as long as the line).
 const MAX_CLUSTER_BYTES: usize = 64;
+
+/// Input lines a connection's history keeps for Up/Down (server mode).
+pub const HISTORY_LINES: usize = 50;
+
+/// Bytes a connection's history may hold in all (the text, and two bytes a
+/// cluster for its measures); the oldest lines go first past it.
+pub const HISTORY_BYTES: usize = 16 * 1024;
+
+/// A line sent earlier, kept with its measures so recalling it is a copy,
+/// not a new segmentation.
+#[derive(Debug, Clone)]
+struct Recalled {
+    /// The line as it was typed (it is cleaned again when sent).
+    text: String,
+    /// Its grapheme clusters, as `Editor::clusters`.
+    clusters: Vec<Cluster>,
+    /// The sum of their widths.
+    width: usize,
+}
+
+impl Recalled {
+    /// What it counts against `HISTORY_BYTES`.
+    fn size(&self) -> usize {
+        self.text.len() + 2 * self.clusters.len()
+    }
+}
 
 /// One grapheme cluster of the line being typed (server mode): two bytes
 /// per character typed, where its start offset would take sixteen (a
@@ -110,6 +144,19 @@ impl Cluster {
     }
 }
 
+/// Where the cursor is when Left or Home moved it inside the line (server
+/// mode): what is before it, counted three ways so that moving and
+/// editing there cost what they touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Inside {
+    /// Clusters before the cursor (fewer than the line has).
+    cluster: usize,
+    /// Their bytes.
+    byte: usize,
+    /// Their columns.
+    col: usize,
+}
+
 /// One connection's line discipline. See the module docs.
 #[derive(Debug)]
 pub struct Editor {
@@ -123,6 +170,9 @@ pub struct Editor {
     clusters: Vec<Cluster>,
     /// The sum of the clusters' widths: the typed text's columns.
     line_width: usize,
+    /// The cursor, if it is not at the line's end (where typing appends,
+    /// the common case, which stays as cheap as it was).
+    inside: Option<Inside>,
     /// The prompt's columns, measured when it is set.
     prompt_width: usize,
     /// Server mode: the prompt and typed text were lifted off the screen and
@@ -152,6 +202,21 @@ pub struct Editor {
     /// line. (Once the user sends a line, their client has moved down itself.)
     prompt_open: bool,
     limits: Limits,
+    /// Server mode: lines sent, oldest first, for Up/Down. This connection's
+    /// own, never shared or logged; at most `HISTORY_LINES` and
+    /// `HISTORY_BYTES`.
+    history: VecDeque<Recalled>,
+    /// `history`'s size in `HISTORY_BYTES` terms.
+    history_bytes: usize,
+    /// The history line shown (Up was pressed), or none: the user's own.
+    recalled: Option<usize>,
+    /// The line being typed when Up was first pressed, given back by Down
+    /// past the newest history line.
+    draft: Option<Recalled>,
+    /// Server mode: a finished line stays on screen, followed by a line
+    /// end, instead of being lifted off (the nick prompt, where nothing
+    /// echoes it back and a refused name must stay visible).
+    keep_entered: bool,
     /// The client's charset: how typed bytes are read, and how the echo and
     /// redraws are written.
     charset: Charset,
@@ -165,6 +230,7 @@ impl Editor {
             line: String::new(),
             clusters: Vec::new(),
             line_width: 0,
+            inside: None,
             prompt_width: 0,
             cleared: false,
             raw: Vec::new(),
@@ -178,6 +244,11 @@ impl Editor {
             raw_erasures: 0,
             prompt_open: false,
             limits,
+            history: VecDeque::new(),
+            history_bytes: 0,
+            recalled: None,
+            draft: None,
+            keep_entered: false,
             charset: Charset::Utf8,
         }
     }
@@ -216,6 +287,12 @@ impl Editor {
             }
         }
         self.mode = mode;
+    }
+
+    /// Whether a finished line stays on screen (server mode; see
+    /// `keep_entered`).
+    pub fn keep_entered_lines(&mut self, keep: bool) {
+        self.keep_entered = keep;
     }
 
     /// The client's window width in columns (from NAWS); 0 is ignored.
@@ -285,10 +362,30 @@ impl Editor {
             Mode::Server => {
                 self.finish_decoder();
                 self.escape = Escape::None;
-                self.clear_input_area(out);
-                let text = std::mem::take(&mut self.line);
-                self.forget_line();
-                text
+                // A blank line is lifted as usual: nothing to keep in view.
+                if self.keep_entered && !self.line.trim().is_empty() {
+                    // Shown whole, then left above the next prompt.
+                    self.flush(out);
+                    if !self.cursor_to_end(out) {
+                        out.put_slice(b"\r\n");
+                    }
+                    self.cleared = true;
+                } else {
+                    self.clear_input_area(out);
+                }
+                self.recalled = None;
+                self.draft = None;
+                let typed = self.take_typed();
+                let clean = sanitize::sanitize(&typed.text, &self.limits);
+                // Kept as typed (it is cleaned again if sent again).
+                let emptied = !typed.text.trim().is_empty() && clean.text.trim().is_empty();
+                self.remember(typed);
+                let truncated = std::mem::take(&mut self.truncated) || clean.truncated;
+                return Line {
+                    text: clean.text,
+                    truncated,
+                    emptied,
+                };
             }
             Mode::Client => {
                 self.prompt_open = false;
@@ -330,6 +427,28 @@ impl Editor {
                 self.raw.clear();
                 self.raw_erasures = 0;
             }
+        }
+    }
+
+    /// ^C or telnet IP: the line is abandoned, visibly, as shells do: `^C`
+    /// after it, and the prompt again on a fresh row (server mode).
+    pub fn interrupt(&mut self, out: &mut BytesMut) {
+        match self.mode {
+            Mode::Server => {
+                // Drawn first if an edit of this read lifted it.
+                self.flush(out);
+                self.cursor_to_end(out);
+                out.put_slice(b"^C\r\n");
+                // The old line stays above; nothing of the input area is on
+                // screen now, and the next flush draws the prompt.
+                self.cleared = true;
+                self.line.clear();
+                self.forget_line();
+                self.decoder = TextDecoder::new();
+                self.recalled = None;
+                self.draft = None;
+            }
+            Mode::Client => self.erase_line(out),
         }
     }
 
@@ -382,11 +501,83 @@ impl Editor {
         self.decoder = decoder;
     }
 
+    /// Keeps a sent line for Up/Down, within `HISTORY_LINES` and
+    /// `HISTORY_BYTES`. Blank lines and a repeat of the newest are not kept.
+    fn remember(&mut self, line: Recalled) {
+        if line.text.trim().is_empty()
+            || self
+                .history
+                .back()
+                .is_some_and(|last| last.text == line.text)
+            || line.size() > HISTORY_BYTES
+        {
+            return;
+        }
+        self.history_bytes += line.size();
+        self.history.push_back(line);
+        while self.history.len() > HISTORY_LINES || self.history_bytes > HISTORY_BYTES {
+            if let Some(old) = self.history.pop_front() {
+                self.history_bytes -= old.size();
+            }
+        }
+    }
+
+    /// Up (`older`) or Down: shows the previous or next history line in
+    /// place of the typed one, which Down past the newest gives back. The
+    /// line is drawn at the next flush; the cost is a copy of it.
+    fn recall(&mut self, older: bool, out: &mut BytesMut) {
+        let next = match (self.recalled, older) {
+            (None, true) => self.history.len().checked_sub(1),
+            (None, false) => return,
+            (Some(at), true) => at.checked_sub(1),
+            (Some(at), false) => Some(at + 1),
+        };
+        let shown = match next {
+            Some(at) if at < self.history.len() => {
+                if self.recalled.is_none() {
+                    self.draft = Some(self.take_typed());
+                }
+                self.recalled = Some(at);
+                self.history[at].clone()
+            }
+            // Up at the oldest line: it stays.
+            None => return,
+            // Down past the newest: the user's own line again.
+            Some(_) => {
+                self.recalled = None;
+                self.draft.take().unwrap_or(Recalled {
+                    text: String::new(),
+                    clusters: Vec::new(),
+                    width: 0,
+                })
+            }
+        };
+        self.clear_input_area(out);
+        self.finish_decoder();
+        self.line = shown.text;
+        self.clusters = shown.clusters;
+        self.line_width = shown.width;
+        self.inside = None;
+    }
+
+    /// The typed line and its measures, leaving it empty.
+    fn take_typed(&mut self) -> Recalled {
+        let taken = Recalled {
+            text: std::mem::take(&mut self.line),
+            clusters: std::mem::take(&mut self.clusters),
+            width: self.line_width,
+        };
+        self.line_width = 0;
+        self.inside = None;
+        taken
+    }
+
     /// The line was taken or thrown away: no clusters, no width.
     fn forget_line(&mut self) {
         // Given back rather than cleared: an idle connection keeps none.
         self.clusters = Vec::new();
         self.line_width = 0;
+        self.inside = None;
     }
 
     /// Bytes the client sent, as text in its charset.
@@ -417,38 +608,326 @@ impl Editor {
         match self.escape {
             Escape::Start => {
                 self.escape = match c {
-                    '[' => Escape::Csi,
+                    '[' => Escape::Csi(0),
                     'O' => Escape::Ss3,
                     _ => Escape::None,
                 };
                 return;
             }
-            Escape::Csi => {
+            Escape::Csi(param) => {
                 // Parameters and intermediates continue the sequence; a final
                 // byte (or anything unexpected) ends it.
-                if !matches!(c, '\x20'..='\x3f') {
-                    self.escape = Escape::None;
+                match c {
+                    '0'..='9' if param & 0x8000 == 0 => {
+                        let digit = u16::from(c as u8 - b'0');
+                        self.escape = Escape::Csi(param.saturating_mul(10).saturating_add(digit));
+                    }
+                    // A second parameter (a modifier) ends the first's count.
+                    ';' => self.escape = Escape::Csi(param | 0x8000),
+                    '\x20'..='\x3f' => {}
+                    _ => {
+                        self.escape = Escape::None;
+                        self.key(c, param & 0x7fff, out);
+                    }
                 }
                 return;
             }
             Escape::Ss3 => {
                 self.escape = Escape::None;
+                self.key(c, 0, out);
                 return;
             }
             Escape::None => {}
         }
         match c {
             '\x08' | '\x7f' => self.erase_grapheme(out),
-            '\x15' | '\x03' => self.erase_line(out),
+            '\x15' => self.erase_line(out),
+            '\x03' => self.interrupt(out),
             '\x17' => self.erase_word(out),
             // ^L: the screen may be garbled; draw the line again.
             '\x0c' => self.clear_input_area(out),
             '\x1b' => self.escape = Escape::Start,
-            '\u{9b}' => self.escape = Escape::Csi,
+            '\u{9b}' => self.escape = Escape::Csi(0),
+            // ^A and ^E, as in readline.
+            '\x01' => self.home(out),
+            '\x05' => self.end(out),
             '\t' => self.push_char(' ', out),
             c if sanitize::is_forbidden(c) => {}
             c => self.push_char(c, out),
         }
+    }
+
+    /// The final byte of an escape sequence (`ESC [ A`, `ESC O A`) and its
+    /// first parameter: the keys the editor knows; any other is swallowed.
+    fn key(&mut self, last: char, param: u16, out: &mut BytesMut) {
+        match (last, param) {
+            ('A', _) => self.recall(true, out),
+            ('B', _) => self.recall(false, out),
+            ('C', _) => self.right(out),
+            ('D', _) => self.left(out),
+            ('H', _) | ('~', 1 | 7) => self.home(out),
+            ('F', _) | ('~', 4 | 8) => self.end(out),
+            ('~', 3) => self.delete_forward(out),
+            _ => {}
+        }
+    }
+
+    /// The cursor as an `Inside`, also at the line end.
+    fn at(&self) -> Inside {
+        self.inside.unwrap_or(Inside {
+            cluster: self.clusters.len(),
+            byte: self.line.len(),
+            col: self.line_width,
+        })
+    }
+
+    /// Left: one cluster back.
+    fn left(&mut self, out: &mut BytesMut) {
+        let at = self.at();
+        let Some(before) = at.cluster.checked_sub(1).map(|i| self.clusters[i]) else {
+            return;
+        };
+        let to = Inside {
+            cluster: at.cluster - 1,
+            byte: at.byte - usize::from(before.len),
+            col: at.col - usize::from(before.width),
+        };
+        self.set_cursor(Some(to), out);
+    }
+
+    /// Right: one cluster on.
+    fn right(&mut self, out: &mut BytesMut) {
+        let Some(at) = self.inside else {
+            return;
+        };
+        let next = self.clusters[at.cluster];
+        let to = Inside {
+            cluster: at.cluster + 1,
+            byte: at.byte + usize::from(next.len),
+            col: at.col + usize::from(next.width),
+        };
+        self.set_cursor((to.cluster < self.clusters.len()).then_some(to), out);
+    }
+
+    /// Home (or ^A): the line's start.
+    fn home(&mut self, out: &mut BytesMut) {
+        let to = Inside {
+            cluster: 0,
+            byte: 0,
+            col: 0,
+        };
+        self.set_cursor((!self.clusters.is_empty()).then_some(to), out);
+    }
+
+    /// End (or ^E): the line's end.
+    fn end(&mut self, out: &mut BytesMut) {
+        self.set_cursor(None, out);
+    }
+
+    /// Moves the cursor, and the terminal's with a few bytes of escapes
+    /// (nothing is drawn again), unless the line is off the screen.
+    fn set_cursor(&mut self, to: Option<Inside>, out: &mut BytesMut) {
+        if self.cleared {
+            self.inside = to;
+            return;
+        }
+        let from = self.cursor_pos();
+        let target = self.prompt_width + to.map_or(self.line_width, |i| i.col);
+        if to.is_none() && target.is_multiple_of(self.width) && target > 0 {
+            // The end of a full row, where a terminal's cursor waits after
+            // drawing and no cursor movement can put it: drawn again.
+            self.clear_input_area(out);
+        } else if target != from {
+            let from_row = self.row_of(from, self.inside.is_none());
+            self.move_screen_cursor(from_row, target, out);
+        }
+        self.inside = to;
+    }
+
+    /// The terminal cursor's row (from the prompt's first row) when it is
+    /// `pos` columns after the prompt's start, and got there by drawing
+    /// (`drawn`) or by a move.
+    fn row_of(&self, pos: usize, drawn: bool) -> usize {
+        if drawn && pos > 0 && pos.is_multiple_of(self.width) {
+            // Drawn up to the end of a full row: it waits there.
+            pos / self.width - 1
+        } else {
+            pos / self.width
+        }
+    }
+
+    /// Columns from the prompt's start to the cursor.
+    fn cursor_pos(&self) -> usize {
+        self.prompt_width + self.inside.map_or(self.line_width, |i| i.col)
+    }
+
+    /// Writes the moves that take the terminal's cursor from row
+    /// `from_row` to `to` (columns after the prompt's start; never the
+    /// waiting end of a full row).
+    fn move_screen_cursor(&self, from_row: usize, to: usize, out: &mut BytesMut) {
+        let to_row = to / self.width;
+        out.put_u8(b'\r');
+        if from_row > to_row {
+            out.put_slice(format!("\x1b[{}A", from_row - to_row).as_bytes());
+        } else if to_row > from_row {
+            out.put_slice(format!("\x1b[{}B", to_row - from_row).as_bytes());
+        }
+        let column = to % self.width;
+        if column > 0 {
+            out.put_slice(format!("\x1b[{column}C").as_bytes());
+        }
+    }
+
+    /// Moves the terminal's cursor after the line's end, so that what is
+    /// written next follows it; returns whether it is already on a fresh
+    /// row (the line fills its last row).
+    fn cursor_to_end(&mut self, out: &mut BytesMut) -> bool {
+        let Some(at) = self.inside.take() else {
+            return false;
+        };
+        let from_row = (self.prompt_width + at.col) / self.width;
+        let end = self.shown_width();
+        if end > 0 && end.is_multiple_of(self.width) {
+            self.move_screen_cursor(from_row, end - self.width, out);
+            out.put_slice(b"\r\n");
+            true
+        } else {
+            self.move_screen_cursor(from_row, end, out);
+            false
+        }
+    }
+
+    /// Typing with the cursor inside the line: `c` goes in at the cursor
+    /// (the line is drawn again at the flush).
+    fn insert_inside(&mut self, mut at: Inside, c: char) {
+        self.line.insert(at.byte, c);
+        let added = c.len_utf8();
+        let joined = at.cluster.checked_sub(1).and_then(|i| {
+            let before = self.clusters[i];
+            let start = at.byte - usize::from(before.len);
+            let text = &self.line[start..at.byte + added];
+            let mut cursor = GraphemeCursor::new(usize::from(before.len), text.len(), true);
+            (usize::from(before.len) < MAX_CLUSTER_BYTES
+                && cursor.is_boundary(text, 0) == Ok(false))
+            .then(|| (i, before, Cluster::of(text)))
+        });
+        if let Some((i, before, whole)) = joined {
+            self.clusters[i] = whole;
+            self.line_width =
+                self.line_width - usize::from(before.width) + usize::from(whole.width);
+            at.col = at.col - usize::from(before.width) + usize::from(whole.width);
+        } else {
+            let new = Cluster::of(&self.line[at.byte..at.byte + added]);
+            self.clusters.insert(at.cluster, new);
+            self.line_width += usize::from(new.width);
+            at.cluster += 1;
+            at.col += usize::from(new.width);
+        }
+        at.byte += added;
+        self.inside = Some(at);
+        self.join_at_cursor();
+    }
+
+    /// After an edit inside the line: if the clusters either side of the
+    /// cursor now make one grapheme (a base typed before a combining mark,
+    /// an erase between two halves of a flag), they become one, and the
+    /// cursor goes after it. Costs the two clusters.
+    fn join_at_cursor(&mut self) {
+        let Some(mut at) = self.inside else {
+            return;
+        };
+        if at.cluster == 0 || at.cluster >= self.clusters.len() {
+            return;
+        }
+        let (before, after) = (self.clusters[at.cluster - 1], self.clusters[at.cluster]);
+        let start = at.byte - usize::from(before.len);
+        let text = &self.line[start..at.byte + usize::from(after.len)];
+        let mut cursor = GraphemeCursor::new(usize::from(before.len), text.len(), true);
+        if usize::from(before.len) >= MAX_CLUSTER_BYTES || cursor.is_boundary(text, 0) != Ok(false)
+        {
+            return;
+        }
+        let whole = Cluster::of(text);
+        self.clusters[at.cluster - 1] = whole;
+        self.clusters.remove(at.cluster);
+        self.line_width = self.line_width + usize::from(whole.width)
+            - usize::from(before.width)
+            - usize::from(after.width);
+        at.byte += usize::from(after.len);
+        at.col = at.col + usize::from(whole.width) - usize::from(before.width);
+        self.inside = (at.cluster < self.clusters.len()).then_some(at);
+    }
+
+    /// Backspace with the cursor inside the line.
+    fn backspace_inside(&mut self, at: Inside, out: &mut BytesMut) {
+        let Some(i) = at.cluster.checked_sub(1) else {
+            return;
+        };
+        self.clear_input_area(out);
+        let gone = self.clusters.remove(i);
+        let start = at.byte - usize::from(gone.len);
+        self.line.replace_range(start..at.byte, "");
+        self.line_width -= usize::from(gone.width);
+        self.inside = Some(Inside {
+            cluster: i,
+            byte: start,
+            col: at.col - usize::from(gone.width),
+        });
+        self.join_at_cursor();
+    }
+
+    /// Delete: erases the cluster under the cursor.
+    fn delete_forward(&mut self, out: &mut BytesMut) {
+        let Some(at) = self.inside else {
+            return;
+        };
+        self.clear_input_area(out);
+        let gone = self.clusters.remove(at.cluster);
+        self.line
+            .replace_range(at.byte..at.byte + usize::from(gone.len), "");
+        self.line_width -= usize::from(gone.width);
+        if at.cluster == self.clusters.len() {
+            self.inside = None;
+        } else {
+            self.join_at_cursor();
+        }
+    }
+
+    /// ^W with the cursor inside the line: the word before it.
+    fn erase_word_inside(&mut self, at: Inside, out: &mut BytesMut) {
+        let before = &self.line[..at.byte];
+        let trimmed = before.trim_end_matches(' ').len();
+        let keep = before[..trimmed].rfind(' ').map_or(0, |space| space + 1);
+        if keep == at.byte {
+            return;
+        }
+        self.clear_input_area(out);
+        let (mut first, mut start, mut col) = (at.cluster, at.byte, at.col);
+        while first > 0 && start - usize::from(self.clusters[first - 1].len) >= keep {
+            first -= 1;
+            let gone = self.clusters[first];
+            start -= usize::from(gone.len);
+            col -= usize::from(gone.width);
+            self.line_width -= usize::from(gone.width);
+        }
+        self.clusters.drain(first..at.cluster);
+        self.line.replace_range(keep..at.byte, "");
+        if start > keep {
+            // A space that a combining mark joined: the cluster loses the mark.
+            let cut_from = self.clusters[first - 1];
+            let from = start - usize::from(cut_from.len);
+            let cut = Cluster::of(&self.line[from..keep]);
+            self.clusters[first - 1] = cut;
+            self.line_width =
+                self.line_width - usize::from(cut_from.width) + usize::from(cut.width);
+            col = col - usize::from(cut_from.width) + usize::from(cut.width);
+        }
+        self.inside = Some(Inside {
+            cluster: first,
+            byte: keep,
+            col,
+        });
+        self.join_at_cursor();
     }
 
     fn push_char(&mut self, c: char, out: &mut BytesMut) {
@@ -460,14 +939,24 @@ impl Editor {
         if is_combining_mark(c) && self.trailing_marks() >= self.limits.max_marks_per_grapheme {
             return;
         }
+        if let Some(at) = self.inside {
+            self.clear_input_area(out);
+            self.insert_inside(at, c);
+            return;
+        }
         self.append(c);
         if !self.cleared {
             self.charset.encode_char(c, out);
         }
     }
 
-    /// Adds `c` to the line and to its last cluster, or as a new one.
+    /// Adds `c` to the line and to its last cluster, or as a new one (at
+    /// the cursor, if it is inside the line).
     fn append(&mut self, c: char) {
+        if let Some(at) = self.inside {
+            self.insert_inside(at, c);
+            return;
+        }
         let at = self.line.len();
         self.line.push(c);
         if let Some(last) = self.clusters.last_mut()
@@ -495,7 +984,7 @@ impl Editor {
     /// Combining marks at the end of the line, i.e. on the last grapheme
     /// (they never run longer than the limit, which bounds the count).
     fn trailing_marks(&self) -> usize {
-        self.line
+        self.line[..self.at().byte]
             .chars()
             .rev()
             .take(self.limits.max_marks_per_grapheme + 1)
@@ -504,6 +993,10 @@ impl Editor {
     }
 
     fn erase_grapheme(&mut self, out: &mut BytesMut) {
+        if let Some(at) = self.inside {
+            self.backspace_inside(at, out);
+            return;
+        }
         let Some(last) = self.clusters.pop() else {
             return;
         };
@@ -536,6 +1029,10 @@ impl Editor {
     /// ^W: erase back to the start of the previous word. What it scans is
     /// what it erases.
     fn erase_word(&mut self, out: &mut BytesMut) {
+        if let Some(at) = self.inside {
+            self.erase_word_inside(at, out);
+            return;
+        }
         let trimmed = self.line.trim_end_matches(' ').len();
         let keep = self.line[..trimmed]
             .rfind(' ')
@@ -581,7 +1078,7 @@ impl Editor {
         if shown == 0 {
             return;
         }
-        let rows_up = (shown - 1) / self.width;
+        let rows_up = self.row_of(self.cursor_pos(), self.inside.is_none());
         out.put_u8(b'\r');
         if rows_up > 0 {
             out.put_slice(format!("\x1b[{rows_up}A").as_bytes());
@@ -592,6 +1089,10 @@ impl Editor {
     fn draw_input_area(&self, out: &mut BytesMut) {
         self.charset.encode(&self.prompt, out);
         self.charset.encode(&self.line, out);
+        if self.inside.is_some() {
+            let end_row = self.row_of(self.shown_width(), true);
+            self.move_screen_cursor(end_row, self.cursor_pos(), out);
+        }
     }
 }
 
@@ -739,6 +1240,182 @@ mod tests {
         assert_eq!(&out[..], b"\r\x1b[J012345678");
     }
 
+    /// A server-mode editor with the prompt "> ", and the screen cleared.
+    fn prompted(width: u16) -> (Editor, BytesMut) {
+        let mut editor = Editor::new(Mode::Server, limits());
+        editor.set_width(width);
+        let mut out = BytesMut::new();
+        editor.set_prompt("> ", &mut out);
+        out.clear();
+        (editor, out)
+    }
+
+    /// Types `bytes` as one read, as the session does (input, then flush);
+    /// returns what the screen was sent.
+    fn read(editor: &mut Editor, bytes: &[u8]) -> String {
+        let mut out = BytesMut::new();
+        for piece in bytes.split_inclusive(|&b| b == b'\n') {
+            match piece.split_last() {
+                Some((b'\n', text)) => {
+                    editor.input(text, &mut out);
+                    editor.end_of_line(&mut out);
+                }
+                _ => editor.input(piece, &mut out),
+            }
+        }
+        editor.flush(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn ctrl_c_leaves_the_line_visibly_abandoned_and_a_fresh_prompt_under_it() {
+        let (mut editor, _) = prompted(80);
+        assert_eq!(read(&mut editor, b"half"), "half");
+        assert_eq!(read(&mut editor, b"\x03"), "^C\r\n> ");
+        assert_eq!(read(&mut editor, b"ok"), "ok");
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "ok");
+    }
+
+    #[test]
+    fn ctrl_c_after_a_redraw_in_the_same_read_shows_the_line_first() {
+        let (mut editor, _) = prompted(80);
+        read(&mut editor, b"ab");
+        assert_eq!(read(&mut editor, b"\x0cc\x03"), "\r\x1b[J> abc^C\r\n> ");
+    }
+
+    #[test]
+    fn telnet_ip_is_ctrl_c_in_server_mode_and_clears_the_line_in_client_mode() {
+        let (mut editor, mut out) = prompted(80);
+        editor.input(b"abc", &mut out);
+        out.clear();
+        editor.interrupt(&mut out);
+        editor.flush(&mut out);
+        assert_eq!(&out[..], b"^C\r\n> ");
+        let mut editor = Editor::new(Mode::Client, limits());
+        editor.input(b"abc", &mut out);
+        out.clear();
+        editor.interrupt(&mut out);
+        editor.input(b"d", &mut out);
+        assert!(out.is_empty());
+        assert_eq!(editor.end_of_line(&mut out).text, "d");
+    }
+
+    #[test]
+    fn ctrl_l_draws_the_prompt_and_the_line_again() {
+        let (mut editor, _) = prompted(10);
+        read(&mut editor, "ab你好cdef".as_bytes());
+        // 12 columns on a 10-column screen: up one row, clear, draw.
+        assert_eq!(read(&mut editor, b"\x0c"), "\r\x1b[1A\x1b[J> ab你好cdef");
+    }
+
+    #[test]
+    fn a_kept_line_stays_on_screen_with_what_follows_under_it() {
+        let (mut editor, _) = prompted(80);
+        editor.keep_entered_lines(true);
+        assert_eq!(read(&mut editor, b"bad name\n"), "bad name\r\n> ");
+        // Output under it lifts only the new prompt.
+        let mut out = BytesMut::new();
+        editor.begin_output(&mut out);
+        out.put_slice(b"*** no spaces\r\n");
+        editor.end_output(&mut out);
+        assert_eq!(&out[..], b"\r\x1b[J*** no spaces\r\n> ");
+    }
+
+    #[test]
+    fn a_kept_line_that_an_edit_lifted_is_drawn_before_the_line_end() {
+        let (mut editor, _) = prompted(80);
+        editor.keep_entered_lines(true);
+        assert_eq!(read(&mut editor, b"ab\x0c\n"), "ab\r\x1b[J> ab\r\n> ");
+    }
+
+    #[test]
+    fn up_and_down_walk_the_history_and_down_gives_back_the_draft() {
+        let (mut editor, _) = prompted(80);
+        read(&mut editor, b"one\ntwo\ndr");
+        assert_eq!(read(&mut editor, b"\x1b[A"), "\r\x1b[J> two");
+        assert_eq!(read(&mut editor, b"\x1bOA"), "\r\x1b[J> one");
+        // At the oldest line Up changes nothing.
+        assert_eq!(read(&mut editor, b"\x1b[A"), "");
+        assert_eq!(read(&mut editor, b"\x1b[B"), "\r\x1b[J> two");
+        assert_eq!(read(&mut editor, b"\x1bOB"), "\r\x1b[J> dr");
+        // Down below the draft changes nothing.
+        assert_eq!(read(&mut editor, b"\x1b[B"), "");
+        let mut out = BytesMut::new();
+        assert_eq!(editor.end_of_line(&mut out).text, "dr");
+    }
+
+    #[test]
+    fn a_recalled_line_can_be_edited_and_sent_and_is_kept_again() {
+        let (mut editor, _) = prompted(80);
+        read(&mut editor, "hi 你好\n".as_bytes());
+        assert_eq!(read(&mut editor, b"\x1b[A\x7f"), "\r\x1b[J> hi 你");
+        assert_eq!(read(&mut editor, b"!"), "!");
+        let mut out = BytesMut::new();
+        assert_eq!(editor.end_of_line(&mut out).text, "hi 你!");
+        editor.flush(&mut out);
+        assert_eq!(read(&mut editor, b"\x1b[A"), "\r\x1b[J> hi 你!");
+        assert_eq!(read(&mut editor, b"\x1b[A"), "\r\x1b[J> hi 你好");
+    }
+
+    #[test]
+    fn recalling_over_a_wrapped_line_clears_every_row_of_it() {
+        let (mut editor, _) = prompted(10);
+        read(&mut editor, "你好你好你好\nab\n".as_bytes());
+        // "> " and 12 columns of wide characters: two rows.
+        assert_eq!(read(&mut editor, b"\x1b[A\x1b[A"), "\r\x1b[J> 你好你好你好");
+        assert_eq!(read(&mut editor, b"\x1b[B"), "\r\x1b[1A\x1b[J> ab");
+    }
+
+    #[test]
+    fn many_recalls_in_one_read_draw_the_line_once() {
+        let (mut editor, _) = prompted(80);
+        read(&mut editor, b"one\ntwo\n");
+        // Back to the (empty) draft: the prompt once.
+        assert_eq!(
+            read(&mut editor, &b"\x1b[A\x1b[B".repeat(1000)),
+            "\r\x1b[J> "
+        );
+        assert_eq!(read(&mut editor, &b"\x1b[A".repeat(1000)), "\r\x1b[J> one");
+    }
+
+    #[test]
+    fn history_keeps_the_last_fifty_lines_and_no_blank_or_repeated_ones() {
+        let (mut editor, _) = prompted(80);
+        for n in 0..60 {
+            read(&mut editor, format!("line {n}\nline {n}\n \n\n").as_bytes());
+        }
+        assert_eq!(editor.history.len(), HISTORY_LINES);
+        assert_eq!(editor.history[0].text, "line 10");
+        read(&mut editor, &b"\x1b[A".repeat(60));
+        assert_eq!(editor.line, "line 10");
+    }
+
+    #[test]
+    fn history_is_bounded_in_bytes() {
+        let mut editor = Editor::new(Mode::Server, limits_of(1000));
+        let mut out = BytesMut::new();
+        for n in 0..20 {
+            editor.input(format!("{n:03}{}", "你".repeat(900)).as_bytes(), &mut out);
+            editor.end_of_line(&mut out);
+        }
+        assert!(editor.history_bytes <= HISTORY_BYTES);
+        let sizes: usize = editor.history.iter().map(Recalled::size).sum();
+        assert_eq!(sizes, editor.history_bytes);
+        assert_eq!(editor.history.len(), HISTORY_BYTES / (3 + 2700 + 2 * 903));
+    }
+
+    #[test]
+    fn client_mode_keeps_no_history_and_passes_arrow_keys_to_the_sanitizer() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        let mut out = BytesMut::new();
+        editor.input(b"one", &mut out);
+        editor.end_of_line(&mut out);
+        editor.input(b"\x1b[A", &mut out);
+        assert!(out.is_empty());
+        assert_eq!(editor.end_of_line(&mut out).text, "");
+        assert!(editor.history.is_empty());
+    }
+
     #[test]
     fn client_mode_echoes_nothing_and_applies_erasures() {
         let mut editor = Editor::new(Mode::Client, limits());
@@ -794,9 +1471,326 @@ mod tests {
         assert_eq!(editor.end_of_line(&mut out).text, "abc");
     }
 
+    /// A terminal, as far as the editor drives one (xterm's behaviour):
+    /// characters by display width, a wide one that does not fit wraps
+    /// early, a full row leaves the cursor waiting at its last column;
+    /// CR, LF, BS, `ESC [ n A/B/C`, `ESC [ J`.
+    struct Terminal {
+        width: usize,
+        /// Cells: `None` never written or erased; a wide character's
+        /// second cell holds an empty string.
+        rows: Vec<Vec<Option<String>>>,
+        row: usize,
+        col: usize,
+        /// At the last column of a full row: the next character wraps.
+        waiting: bool,
+    }
+
+    impl Terminal {
+        fn new(width: usize) -> Terminal {
+            Terminal {
+                width,
+                rows: vec![vec![None; width]],
+                row: 0,
+                col: 0,
+                waiting: false,
+            }
+        }
+
+        fn cell(&mut self, row: usize, col: usize) -> &mut Option<String> {
+            while self.rows.len() <= row {
+                self.rows.push(vec![None; self.width]);
+            }
+            &mut self.rows[row][col]
+        }
+
+        fn feed(&mut self, bytes: &[u8]) {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let mut chars = text.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\r' => (self.col, self.waiting) = (0, false),
+                    '\n' => (self.row, self.waiting) = (self.row + 1, false),
+                    '\x08' => (self.col, self.waiting) = (self.col.saturating_sub(1), false),
+                    '\x07' => {}
+                    '\x1b' => {
+                        assert_eq!(chars.next(), Some('['));
+                        let mut n = String::new();
+                        while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                            n.push(d);
+                        }
+                        let n: usize = n.parse().unwrap_or(1);
+                        self.waiting = false;
+                        match chars.next() {
+                            Some('A') => self.row = self.row.saturating_sub(n),
+                            Some('B') => self.row += n,
+                            Some('C') => self.col = (self.col + n).min(self.width - 1),
+                            Some('J') => {
+                                for col in self.col..self.width {
+                                    *self.cell(self.row, col) = None;
+                                }
+                                self.rows.truncate(self.row + 1);
+                            }
+                            other => panic!("unexpected escape {other:?}"),
+                        }
+                    }
+                    c => self.print(c),
+                }
+            }
+        }
+
+        fn print(&mut self, c: char) {
+            let width = c.to_string().width();
+            if width == 0 {
+                // Joins the character before the cursor.
+                let (row, col) = if self.waiting || self.col == 0 {
+                    (self.row, self.col)
+                } else {
+                    (self.row, self.col - 1)
+                };
+                let (row, col) = match self.rows[row][col] {
+                    Some(ref s) if s.is_empty() && col > 0 => (row, col - 1),
+                    _ => (row, col),
+                };
+                self.cell(row, col).get_or_insert_default().push(c);
+                return;
+            }
+            if self.waiting || self.col + width > self.width {
+                (self.row, self.col, self.waiting) = (self.row + 1, 0, false);
+            }
+            *self.cell(self.row, self.col) = Some(c.to_string());
+            if width == 2 {
+                *self.cell(self.row, self.col + 1) = Some(String::new());
+            }
+            if self.col + width >= self.width {
+                (self.col, self.waiting) = (self.width - 1, true);
+            } else {
+                self.col += width;
+            }
+        }
+
+        /// The text from `row` down, rows joined, unwritten cells left out.
+        fn text_from(&self, row: usize) -> String {
+            self.rows[row.min(self.rows.len())..]
+                .iter()
+                .flatten()
+                .flatten()
+                .map(String::as_str)
+                .collect()
+        }
+    }
+
+    /// Feeds reads to an editor with the prompt "> " and a terminal
+    /// `width` wide; returns the terminal.
+    fn terminal_after(width: u16, reads: &[&[u8]]) -> (Editor, Terminal) {
+        let (mut editor, _) = prompted(width);
+        let mut terminal = Terminal::new(usize::from(width));
+        terminal.feed(b"> ");
+        for bytes in reads {
+            terminal.feed(read(&mut editor, bytes).as_bytes());
+        }
+        (editor, terminal)
+    }
+
+    #[test]
+    fn left_then_typing_inserts_in_the_middle_and_the_screen_shows_it() {
+        let (mut editor, terminal) = terminal_after(80, &[b"helo", b"\x1b[D", b"l"]);
+        assert_eq!(terminal.text_from(0), "> hello");
+        assert_eq!((terminal.row, terminal.col), (0, 6), "after the new l");
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "hello");
+    }
+
+    #[test]
+    fn left_and_right_move_the_terminal_cursor_by_escapes_not_redraws() {
+        let (mut editor, _) = prompted(80);
+        read(&mut editor, "ab你".as_bytes());
+        assert_eq!(read(&mut editor, b"\x1b[D"), "\r\x1b[4C");
+        assert_eq!(read(&mut editor, b"\x1b[D\x1b[D"), "\r\x1b[3C\r\x1b[2C");
+        // At the start Left does nothing; Right comes back.
+        assert_eq!(read(&mut editor, b"\x1b[D"), "");
+        assert_eq!(read(&mut editor, b"\x1bOC"), "\r\x1b[3C");
+        assert_eq!(read(&mut editor, b"\x1b[F"), "\r\x1b[6C");
+        assert_eq!(read(&mut editor, b"\x1b[C"), "", "Right at the end");
+    }
+
+    #[test]
+    fn home_end_and_delete_in_all_their_forms() {
+        for (home, end, delete) in [
+            (&b"\x1b[H"[..], &b"\x1b[F"[..], &b"\x1b[3~"[..]),
+            (b"\x1b[1~", b"\x1b[4~", b"\x1b[3~"),
+            (b"\x1bOH", b"\x1bOF", b"\x1b[3;5~"),
+            (b"\x01", b"\x05", b"\x1b[3~"),
+        ] {
+            let (mut editor, terminal) =
+                terminal_after(80, &[b"xbc", home, delete, b"a", end, b"d"]);
+            assert_eq!(terminal.text_from(0), "> abcd", "{home:?} {end:?}");
+            assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "abcd");
+        }
+    }
+
+    #[test]
+    fn delete_at_the_end_and_backspace_at_the_start_do_nothing() {
+        let (mut editor, terminal) = terminal_after(80, &[b"ab", b"\x1b[3~", b"\x1b[H\x7f"]);
+        assert_eq!(terminal.text_from(0), "> ab");
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "ab");
+    }
+
+    #[test]
+    fn editing_wide_characters_in_the_middle_keeps_the_screen_exact() {
+        let (mut editor, terminal) = terminal_after(
+            80,
+            &[
+                "你好世界".as_bytes(),
+                b"\x1b[D\x1b[D",
+                b"\x7f",
+                "们".as_bytes(),
+                b"\x1b[3~",
+            ],
+        );
+        assert_eq!(terminal.text_from(0), "> 你们界");
+        assert_eq!((terminal.row, terminal.col), (0, 6));
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "你们界");
+    }
+
+    #[test]
+    fn moving_and_inserting_across_wrapped_rows_keeps_the_screen_exact() {
+        // "> " and 16 letters on an 8-column screen: three rows.
+        let (mut editor, mut terminal) =
+            terminal_after(8, &[b"abcdefghijklmnop", b"\x01", b"\x1b[C\x1b[C"]);
+        assert_eq!((terminal.row, terminal.col), (0, 4));
+        terminal.feed(read(&mut editor, b"XY").as_bytes());
+        assert_eq!(terminal.text_from(0), "> abXYcdefghijklmnop");
+        assert_eq!((terminal.row, terminal.col), (0, 6));
+        // Down the rows and back to the end, then typing appends.
+        for _ in 0..10 {
+            terminal.feed(read(&mut editor, b"\x1b[C").as_bytes());
+        }
+        assert_eq!((terminal.row, terminal.col), (2, 0));
+        terminal.feed(read(&mut editor, b"\x05Z").as_bytes());
+        assert_eq!(terminal.text_from(0), "> abXYcdefghijklmnopZ");
+        assert_eq!((terminal.row, terminal.col), (2, 5));
+        assert_eq!(
+            editor.end_of_line(&mut BytesMut::new()).text,
+            "abXYcdefghijklmnopZ"
+        );
+    }
+
+    #[test]
+    fn end_onto_the_end_of_a_full_row_draws_the_line_again() {
+        // "> " and 6 letters fill an 8-column row.
+        let (mut editor, mut terminal) = terminal_after(8, &[b"abcdef", b"\x1b[D"]);
+        let sent = read(&mut editor, b"\x1b[F");
+        assert_eq!(sent, "\r\x1b[J> abcdef");
+        terminal.feed(sent.as_bytes());
+        assert!(terminal.waiting);
+        terminal.feed(read(&mut editor, b"g").as_bytes());
+        assert_eq!(terminal.text_from(0), "> abcdefg");
+    }
+
+    #[test]
+    fn output_arriving_with_the_cursor_inside_the_line_redraws_it_there() {
+        let (mut editor, mut terminal) = terminal_after(10, &[b"0123456789ab", b"\x01\x1b[C"]);
+        let mut out = BytesMut::new();
+        editor.begin_output(&mut out);
+        out.put_slice(b"bob: hi\r\n");
+        editor.end_output(&mut out);
+        terminal.feed(&out);
+        assert_eq!(terminal.text_from(0), "bob: hi> 0123456789ab");
+        assert_eq!((terminal.row, terminal.col), (1, 3));
+        terminal.feed(read(&mut editor, b"-").as_bytes());
+        assert_eq!(terminal.text_from(1), "> 0-123456789ab");
+    }
+
+    #[test]
+    fn ctrl_c_and_a_kept_line_with_the_cursor_inside_go_below_the_whole_line() {
+        let (mut editor, mut terminal) = terminal_after(10, &[b"0123456789ab", b"\x01"]);
+        terminal.feed(read(&mut editor, b"\x03").as_bytes());
+        assert_eq!(terminal.text_from(0), "> 0123456789ab^C> ");
+        assert_eq!((terminal.row, terminal.col), (2, 2));
+        let (mut editor, mut terminal) = terminal_after(10, &[b"01234567", b"\x01"]);
+        editor.keep_entered_lines(true);
+        terminal.feed(read(&mut editor, b"\n").as_bytes());
+        // The line filled its row: the next prompt is right under it.
+        assert_eq!(terminal.text_from(1), "> ");
+        assert_eq!((terminal.row, terminal.col), (1, 2));
+    }
+
+    #[test]
+    fn a_base_typed_before_a_combining_mark_joins_it() {
+        let (mut editor, terminal) = terminal_after(80, &["\u{301}x".as_bytes(), b"\x01", b"e"]);
+        assert_eq!(editor.clusters.len(), 2);
+        assert_eq!(terminal.text_from(0), "> e\u{301}x");
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "e\u{301}x");
+    }
+
+    #[test]
+    fn ctrl_w_inside_the_line_erases_the_word_before_the_cursor() {
+        let (mut editor, terminal) = terminal_after(
+            80,
+            &[b"one two three", b"\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D", b"\x17"],
+        );
+        assert_eq!(terminal.text_from(0), "> one three");
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "one three");
+    }
+
+    #[test]
+    fn up_with_the_cursor_inside_recalls_and_puts_the_cursor_at_the_end() {
+        let (mut editor, terminal) = terminal_after(
+            80,
+            &[b"first\n", b"dra", b"\x01\x1b[A", b"!", b"\x1b[B", b"?"],
+        );
+        assert_eq!(terminal.text_from(0), "> dra?");
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "dra?");
+        let (mut editor, _) = terminal_after(80, &[b"first\n", b"\x1b[A\x01X\n"]);
+        editor.flush(&mut BytesMut::new());
+        assert_eq!(
+            editor.history.back().map(|r| r.text.as_str()),
+            Some("Xfirst")
+        );
+    }
+
     mod properties {
         use super::super::*;
+        use super::{Terminal, prompted, read};
         use proptest::prelude::*;
+
+        /// What happens to a connection between two flushes: a read of
+        /// typed keys, or a line from the room arriving.
+        #[derive(Debug, Clone)]
+        enum Step {
+            Read(Vec<u8>),
+            Incoming,
+        }
+
+        /// Keys: narrow text, a combining mark, every editing key, line
+        /// ends, incoming lines. (Wide characters are left out: a terminal
+        /// wraps one early at a row's last column, which the editor's
+        /// column count does not model; see the wide-character tests.)
+        fn steps() -> impl Strategy<Value = Vec<Step>> {
+            let key = prop_oneof![
+                "[a-z ]{1,5}".prop_map(String::into_bytes),
+                Just("e\u{301}".as_bytes().to_vec()),
+                Just(b"\x7f".to_vec()),
+                Just(b"\x15".to_vec()),
+                Just(b"\x17".to_vec()),
+                Just(b"\x03".to_vec()),
+                Just(b"\x0c".to_vec()),
+                Just(b"\x1b[A".to_vec()),
+                Just(b"\x1bOB".to_vec()),
+                Just(b"\x1b[C".to_vec()),
+                Just(b"\x1b[D".to_vec()),
+                Just(b"\x1b[D".to_vec()),
+                Just(b"\x1b[H".to_vec()),
+                Just(b"\x05".to_vec()),
+                Just(b"\x1b[3~".to_vec()),
+                Just(b"\n".to_vec()),
+            ];
+            let step = prop_oneof![
+                4 => prop::collection::vec(key, 1..4).prop_map(|k| Step::Read(k.concat())),
+                1 => Just(Step::Incoming),
+            ];
+            prop::collection::vec(step, 0..40)
+        }
 
         /// Typed bytes: text, controls, escapes, Latin-1 and UTF-8 pieces,
         /// line ends (LF) and telnet EC (0xFF), as a terminal might send.
@@ -808,6 +1802,10 @@ mod tests {
                 Just(b"\x15".to_vec()),
                 Just(b"\x17".to_vec()),
                 Just(b"\x1b[D".to_vec()),
+                Just(b"\x1b[C".to_vec()),
+                Just(b"\x1b[H".to_vec()),
+                Just(b"\x1b[3~".to_vec()),
+                Just(b"\x1b[A".to_vec()),
                 Just(b"\x1b[31m".to_vec()),
                 Just("你é\u{301}👍🏽\u{202e}".as_bytes().to_vec()),
                 Just(b"\xe9\xff".to_vec()),
@@ -862,6 +1860,47 @@ mod tests {
         }
 
         proptest! {
+            /// Whatever is typed, moved, recalled or received, after each
+            /// read the screen shows the prompt and exactly the line that
+            /// will be sent, and nothing under it, with the terminal's
+            /// cursor where the editor's is.
+            #[test]
+            fn the_screen_always_shows_exactly_the_line_being_typed(
+                steps in steps(),
+                width in 4u16..30,
+                keep in any::<bool>(),
+            ) {
+                let (mut editor, _) = prompted(width);
+                editor.keep_entered_lines(keep);
+                let mut terminal = Terminal::new(usize::from(width));
+                terminal.feed(b"> ");
+                for step in &steps {
+                    match step {
+                        Step::Read(bytes) => terminal.feed(read(&mut editor, bytes).as_bytes()),
+                        Step::Incoming => {
+                            let mut out = BytesMut::new();
+                            editor.begin_output(&mut out);
+                            out.put_slice(b"*** news\r\n");
+                            editor.end_output(&mut out);
+                            terminal.feed(&out);
+                        }
+                    }
+                    let pos = editor.cursor_pos();
+                    let row = editor.row_of(pos, editor.inside.is_none());
+                    let prompt_row = terminal.row - row;
+                    // Blanks at the end look alike, typed or erased (BS SP BS).
+                    let (shown, typed) = (terminal.text_from(prompt_row), format!("> {}", editor.line));
+                    prop_assert_eq!(
+                        shown.trim_end(),
+                        typed.trim_end(),
+                        "{:?}", steps
+                    );
+                    let col = if terminal.waiting { usize::from(width) } else { terminal.col };
+                    let expected = if row == pos / usize::from(width) { pos % usize::from(width) } else { usize::from(width) };
+                    prop_assert_eq!(col, expected, "{:?}", steps);
+                }
+            }
+
             /// The clusters kept as the line is typed and edited are the
             /// line's grapheme clusters, measured whole, and their widths
             /// add up to the width the editor draws with.

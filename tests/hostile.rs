@@ -1156,10 +1156,18 @@ fn cost_input(kind: &str, len: usize) -> Vec<u8> {
         "^L" => b"\x0c",
         "x + IAC EC" => &[b'x', IAC, common::telnet::EC],
         "^W + ^U" => b"one two three four five six seven eight \x17\x17\x17\x17\x15",
+        // At the line's start (Home first, below): each edit moves the
+        // whole line's bytes and measures.
+        "Home, x + DEL" => b"x\x7f",
+        "Left + Right" => b"\x1b[D\x1b[C",
+        "Home + End" => b"\x1b[H\x1b[F",
         other => panic!("unknown kind {other}"),
     };
     if kind != "plain text" && kind != "^W + ^U" {
         bytes.extend(std::iter::repeat_n(b'x', LONG_LINE));
+    }
+    if kind == "Home, x + DEL" {
+        bytes.extend_from_slice(b"\x1b[H");
     }
     while bytes.len() < len {
         bytes.extend_from_slice(unit);
@@ -1232,6 +1240,9 @@ fn editing_controls_cost_no_more_cpu_per_megabyte_than_five_times_plain_text() {
         "^L",
         "x + IAC EC",
         "^W + ^U",
+        "Home, x + DEL",
+        "Left + Right",
+        "Home + End",
     ];
     let ticks_per_second = clock_ticks_per_second() as f64;
     let mut costs = Vec::new();

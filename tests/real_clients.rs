@@ -1145,3 +1145,57 @@ fn kbtin_signs_on_chats_asks_who_and_quits_with_a_slash() {
     tmux.scratch = Some(scratch);
     a_mud_client_signs_on_chats_asks_who_and_quits(&tmux, &mut observer, "/who", "/quit bye");
 }
+
+/// inetutils telnet, the keys of issue 15: a refused nickname stays on the
+/// screen with its reason under it; Up recalls the line sent before; Left
+/// then typing inserts in the middle; ^C leaves the line with `^C` after it
+/// and sends nothing.
+#[test]
+fn inetutils_telnet_recalls_with_up_inserts_after_left_and_keeps_a_refused_nickname() {
+    let server = TestServer::start();
+    let mut observer = Client::sign_on(server.addr, "watcher");
+    let tmux = Tmux::start("inetutils-keys", &Kind::Inetutils.command_line(server.addr));
+    tmux.wait_for_screen(|s| s.contains("Nickname:"), "the nickname prompt");
+    tmux.type_and_see("two words", "Nickname: two words");
+    tmux.send_key("Enter");
+    let screen = tmux.wait_for_screen(
+        |s| s.contains("*** a nickname cannot contain spaces."),
+        "the refusal",
+    );
+    let shown = lines(&screen);
+    let at = shown
+        .iter()
+        .position(|l| *l == "Nickname: two words")
+        .unwrap_or_else(|| panic!("the refused name is gone:\n{screen}"));
+    assert_eq!(
+        shown.get(at + 1).copied(),
+        Some("*** a nickname cannot contain spaces."),
+        "{screen}"
+    );
+    sign_on(&tmux, &mut observer, "tom");
+
+    enter_line(&tmux, "first line");
+    observer.expect("tom: first line");
+    tmux.send_key("Up");
+    tmux.wait_for_screen(|s| input_line(s) == "first line", "the recalled line");
+    tmux.send_keys("!");
+    tmux.send_key("Enter");
+    observer.expect("tom: first line!");
+
+    tmux.type_and_see("helo", "helo");
+    tmux.send_key("Left");
+    tmux.send_keys("l");
+    tmux.wait_for_screen(|s| input_line(s) == "hello", "the l inserted");
+    tmux.send_key("Home");
+    tmux.send_keys(">");
+    tmux.wait_for_screen(|s| input_line(s) == ">hello", "the > at the start");
+    tmux.send_key("Enter");
+    observer.expect("tom: >hello");
+
+    tmux.type_and_see("never sent", "never sent");
+    tmux.send_key("C-c");
+    tmux.wait_for_screen(|s| has_line(s, "never sent^C"), "^C after the line");
+    enter_line(&tmux, "after");
+    observer.expect("tom: after");
+    assert!(!observer.visible().contains("never sent"));
+}

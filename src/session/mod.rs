@@ -401,9 +401,13 @@ impl Session {
             Event::Command(TelnetCommand::EraseCharacter) => {
                 self.editor.erase_char(self.writer.pending());
             }
-            Event::Command(
-                TelnetCommand::EraseLine | TelnetCommand::InterruptProcess | TelnetCommand::Break,
-            ) => self.editor.erase_line(self.writer.pending()),
+            Event::Command(TelnetCommand::EraseLine) => {
+                self.editor.erase_line(self.writer.pending());
+            }
+            // ^C as a telnet client sends it with `localchars` on.
+            Event::Command(TelnetCommand::InterruptProcess | TelnetCommand::Break) => {
+                self.editor.interrupt(self.writer.pending());
+            }
             event => return Err(event),
         }
         Ok(())

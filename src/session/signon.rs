@@ -45,6 +45,9 @@ impl Session {
         self.deadline = Some(Instant::now() + self.ctx.config.signon_timeout());
         let text = self.banner_text(true).await;
         self.show_text(&text);
+        // A nickname typed stays on screen (server mode), so the user sees
+        // what a refusal under it is about.
+        self.editor.keep_entered_lines(true);
         self.prompt(NICK_PROMPT);
         for line in std::mem::take(&mut self.early_lines) {
             if let Some(end) = self.on_line(line).await {
@@ -139,6 +142,8 @@ impl Session {
                     .idle_timeout()
                     .map(|idle| Instant::now() + idle);
                 self.lines = Some(incoming);
+                // From here the room echoes each line back.
+                self.editor.keep_entered_lines(false);
                 self.editor.set_prompt("", self.writer.pending());
                 if self.negotiation.client().slash_prefix_client() {
                     self.notice(
