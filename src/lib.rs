@@ -59,7 +59,6 @@ pub(crate) mod render;
 pub(crate) mod rooms;
 pub(crate) mod server;
 pub(crate) mod session;
-pub(crate) mod timestamps;
 pub(crate) mod utc;
 pub(crate) mod wrap;
 

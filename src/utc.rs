@@ -1,5 +1,8 @@
 //! The server's clock as people read it: `2026-12-02 17:13:37 UTC`, for
-//! `/time` and `/whois`. UTC always, so no time zone database is needed and
+//! `/time` and `/whois`, and the `[HH:MM] ` stamp `/timestamps` puts before
+//! each line a user is shown (a small segment of its own, put before the
+//! shared render by the recipient's session, so renders stay once per
+//! class). UTC always, so no time zone database is needed and
 //! everyone sees the same text; the calendar arithmetic is Howard Hinnant's
 //! `civil_from_days`, which holds for every date a `SystemTime` can be.
 
@@ -8,9 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// `time` as `YYYY-MM-DD HH:MM:SS UTC`; a time before 1970 (a clock set
 /// wrong) shows as the epoch.
 pub(crate) fn format(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
+    let secs = unix_secs(time);
     let (days, rest) = (secs / 86_400, secs % 86_400);
     let (year, month, day) = civil_from_days(days);
     format!(
@@ -19,6 +20,36 @@ pub(crate) fn format(time: SystemTime) -> String {
         rest % 3600 / 60,
         rest % 60
     )
+}
+
+/// Seconds since 1970 at `time`; a time before (a clock set wrong) reads
+/// as the epoch rather than failing.
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// Display columns (and bytes: it is ASCII) of a stamp, space included.
+pub(crate) const STAMP_WIDTH: usize = 8;
+
+/// `[HH:MM] `, ready to write.
+pub(crate) type Stamp = [u8; STAMP_WIDTH];
+
+/// The stamp for `time`.
+pub(crate) fn stamp(time: SystemTime) -> Stamp {
+    let minutes = unix_secs(time) / 60 % (24 * 60);
+    let (hours, minutes) = ((minutes / 60) as u8, (minutes % 60) as u8);
+    let digit = |value: u8| b'0' + value;
+    [
+        b'[',
+        digit(hours / 10),
+        digit(hours % 10),
+        b':',
+        digit(minutes / 10),
+        digit(minutes % 10),
+        b']',
+        b' ',
+    ]
 }
 
 /// Year, month (1–12) and day (1–31) of the day `days` after 1970-01-01.
@@ -60,5 +91,23 @@ mod tests {
     fn a_time_before_the_epoch_shows_the_epoch() {
         let before = UNIX_EPOCH - Duration::from_secs(5);
         assert_eq!(format(before), "1970-01-01 00:00:00 UTC");
+    }
+
+    #[test]
+    fn stamps_show_utc_hours_and_minutes() {
+        let check = |secs: u64, expected: &str| {
+            let time = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(&stamp(time), expected.as_bytes(), "{secs}");
+        };
+        check(0, "[00:00] ");
+        check(59, "[00:00] ");
+        check(60, "[00:01] ");
+        check(13 * 3600 + 7 * 60 + 42, "[13:07] ");
+        check(86_399, "[23:59] ");
+        check(86_400, "[00:00] ");
+        // 2026-12-02 17:13:37 UTC.
+        check(1_796_231_617, "[17:13] ");
+        assert_eq!(&stamp(UNIX_EPOCH - Duration::from_secs(5)), b"[00:00] ");
+        assert_eq!(STAMP_WIDTH, stamp(UNIX_EPOCH).len());
     }
 }

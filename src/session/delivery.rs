@@ -15,7 +15,7 @@
 use crate::charset::Charset;
 use crate::mailbox::{Delivery, Mailbox};
 use crate::render::{self, Class, Message, Tone};
-use crate::timestamps::{self, Stamp};
+use crate::utc::{self, Stamp};
 use crate::wrap;
 
 use super::{GOODBYE_TIMEOUT, Session};
@@ -80,7 +80,7 @@ impl Session {
         let form = self.form();
         self.put_delivery(&first, form, &mut text_started);
         if let Some(mut lines) = self.lines.take() {
-            while self.writer.has_room() {
+            while self.writer.can_take_work() {
                 match lines.try_recv() {
                     Some(delivery) => self.put_delivery(&delivery, form, &mut text_started),
                     None => break,
@@ -107,7 +107,9 @@ impl Session {
                 0 => wrap::ASSUMED_WIDTH,
                 columns => usize::from(columns),
             },
-            stamp: self.timestamps.then(timestamps::now),
+            stamp: self
+                .timestamps
+                .then(|| utc::stamp(std::time::SystemTime::now())),
         }
     }
 
@@ -176,7 +178,7 @@ impl Session {
         let charset = self.negotiation.client().charset;
         let rendered = message.render(class);
         let stamp_width = if form.stamp.is_some() {
-            timestamps::WIDTH
+            utc::STAMP_WIDTH
         } else {
             0
         };

@@ -30,7 +30,6 @@ mod negotiation;
 mod signon;
 mod writer;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -167,8 +166,6 @@ struct Session {
     roster_wish: bool,
     /// The port the client connected to, for MSSP.
     port: u16,
-    /// The client's address, for the room manager's log lines about it.
-    peer: SocketAddr,
     /// Flood control for typed lines; while its queue is full, input is not
     /// read.
     flood: FloodControl<Line>,
@@ -216,9 +213,6 @@ impl Session {
             max_marks_per_grapheme: config.max_combining_marks,
         };
         let port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
-        let peer = stream
-            .peer_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (read, write) = stream.into_split();
         let mut editor = Editor::new(Mode::Client, limits);
         editor.set_charset(config.fallback_charset);
@@ -239,7 +233,6 @@ impl Session {
             roster_wish: false,
             timestamps: false,
             port,
-            peer,
             events_unspent: 0,
             repeated: LogSummary::default(),
             flood: FloodControl::new(

@@ -124,7 +124,12 @@ impl Session {
             lines,
             kill: self.kill.clone(),
             roster: self.roster_wish,
-            peer: self.peer,
+            // Asked of the socket here, once: not a field of every session.
+            peer: self
+                .input
+                .get_mut()
+                .peer_addr()
+                .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
             client: self.negotiation.client().name().map(str::to_owned),
             signed_on: std::time::SystemTime::now(),
         };

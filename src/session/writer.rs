@@ -70,16 +70,9 @@ impl Writer {
     /// in `pending`, shared ones in `outgoing`) is under budget. Asked
     /// before each event, so the most it can go past is one event's output
     /// (see RELIABILITY.md, "bytes waiting to be written").
+    /// The same test decides how many queued lines one turn takes.
     pub(crate) fn can_take_work(&self) -> bool {
-        self.pending.len() + self.outgoing.len() < MAX_PENDING_WRITE
-            && self.outgoing.segments() < MAX_SEGMENTS
-    }
-
-    /// Whether more lines fit in this turn, counting what is not yet
-    /// handed to the socket.
-    pub(crate) fn has_room(&self) -> bool {
-        self.pending.len() + self.outgoing.len() < MAX_PENDING_WRITE
-            && self.outgoing.segments() < MAX_SEGMENTS
+        self.has_byte_room() && self.outgoing.segments() < MAX_SEGMENTS
     }
 
     /// Whether more bytes fit, counting only bytes: the last lines before
