@@ -288,6 +288,26 @@ fn dotted(line: &str) -> Option<&str> {
     known.then_some(rest)
 }
 
+/// Tab after `/` at the start of a line: the command names (from
+/// [`COMMANDS`], with their `/`) that start with `word` in any case, in
+/// order. Aliases are left out: they would only lengthen the cycle.
+pub(crate) fn complete_name(word: &str) -> Vec<String> {
+    let mut names: Vec<String> = COMMANDS
+        .iter()
+        .filter_map(|(usage, _)| usage.split(' ').next())
+        .filter(|name| {
+            name.len() > 1
+                && !name.starts_with("//")
+                && name
+                    .get(..word.len())
+                    .is_some_and(|start| start.eq_ignore_ascii_case(word))
+        })
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
 /// A hint (`/help`, a usage line, an error) in the form a client whose
 /// own prefix is `/` can type: every `/name` of a known command becomes
 /// `.name`. `//TEXT` and anything else stay as they are.
@@ -689,5 +709,17 @@ mod tests {
             assert!(line.starts_with(&format!("  {usage}")), "{line}");
             assert_eq!(column(line, what), first, "{line}");
         }
+    }
+
+    #[test]
+    fn tab_after_a_slash_completes_command_names_in_order() {
+        assert_eq!(complete_name("/w"), ["/who", "/whois"]);
+        assert_eq!(complete_name("/TI"), ["/time", "/timestamps"]);
+        assert_eq!(complete_name("/quit"), ["/quit"]);
+        assert!(complete_name("/zz").is_empty());
+        assert!(complete_name("//").is_empty());
+        let all = complete_name("/");
+        assert_eq!(all.len(), COMMANDS.len() - 1, "every name but //TEXT");
+        assert!(all.is_sorted());
     }
 }

@@ -10,7 +10,9 @@
 //!   connection's own, bounded by [`HISTORY_LINES`] and [`HISTORY_BYTES`]);
 //!   Left/Right, Home/End (^A/^E) and Delete move and edit inside the line
 //!   (a move writes cursor escapes; an edit inside redraws at the flush);
-//!   other escape sequences are swallowed. Output
+//!   Tab asks the caller for completions of the word before the cursor
+//!   ([`Editor::take_completion`], [`Editor::complete`]) and a second Tab
+//!   cycles through them; other escape sequences are swallowed. Output
 //!   that arrives while a line is half typed goes through
 //!   [`Editor::begin_output`]/[`Editor::end_output`], which lift the prompt and
 //!   the typed text off the screen and draw them again under the output.
@@ -70,6 +72,55 @@ pub struct Line {
     /// Something was typed, but cleaning left nothing (only escape sequences,
     /// controls or bidi overrides): unlike a bare Enter, worth an answer.
     pub emptied: bool,
+}
+
+/// What a Tab asks the caller for: completions of the word before the
+/// cursor (see [`Editor::take_completion`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The word as typed: from the last space before the cursor to it.
+    pub word: String,
+    /// It starts the line: a nick completed there ends with `: ` (the
+    /// chat form of addressing someone), and a word with `/` there is a
+    /// command name.
+    pub first: bool,
+}
+
+impl Completion {
+    /// A command name to complete (`/wh`), not a nick.
+    pub fn is_command(&self) -> bool {
+        self.first && self.word.starts_with('/')
+    }
+}
+
+/// Longest word, in bytes, a Tab completes: a nick is at most 64
+/// characters (`max_nick_length`), and finding the word's start must not
+/// cost the line's length per Tab.
+const MAX_COMPLETED_WORD_BYTES: usize = 64 * 4;
+
+/// Tabs that may ask the caller for completions per line typed (those
+/// that cycle through an answer ask nothing). Each costs a request to the
+/// room manager, which every session shares; lines are paced by flood
+/// control, so this paces the asking too. Past it a Tab rings the bell.
+pub const MAX_COMPLETION_ASKS_PER_LINE: u8 = 32;
+
+/// Where a Tab is in its life (server mode).
+#[derive(Debug)]
+enum Tab {
+    /// Pressed, and not yet taken by the caller. If more is typed in the
+    /// same read (a pasted line with a tab in it), it was text after all,
+    /// and becomes a space as it always did.
+    Asked { start: usize },
+    /// Taken by the caller, whose answer goes to [`Editor::complete`].
+    Taken { start: usize },
+    /// A completion was put in; Tab again puts in the next (and after the
+    /// last, the first). Anything else ends the cycle.
+    Cycling {
+        start: usize,
+        candidates: Vec<String>,
+        next: usize,
+        suffix: &'static str,
+    },
 }
 
 /// Where the editor is inside an escape sequence the user's terminal sent.
@@ -220,6 +271,12 @@ pub struct Editor {
     /// The client's charset: how typed bytes are read, and how the echo and
     /// redraws are written.
     charset: Charset,
+    /// Server mode: a Tab waiting for its completions, or a cycle through
+    /// them. Boxed: an idle connection holds a pointer, not the state.
+    tab: Option<Box<Tab>>,
+    /// Tabs that asked for completions since the last line ended (see
+    /// [`MAX_COMPLETION_ASKS_PER_LINE`]).
+    asks: u8,
 }
 
 impl Editor {
@@ -250,6 +307,59 @@ impl Editor {
             draft: None,
             keep_entered: false,
             charset: Charset::Utf8,
+            tab: None,
+            asks: 0,
+        }
+    }
+
+    /// The completion a Tab asked for, if the last thing typed was a Tab
+    /// (server mode). The caller finds candidates and hands them to
+    /// [`Editor::complete`] before giving the editor more input.
+    pub fn take_completion(&mut self) -> Option<Completion> {
+        let Tab::Asked { start } = **self.tab.as_ref()? else {
+            return None;
+        };
+        let end = self.at().byte;
+        self.tab = Some(Box::new(Tab::Taken { start }));
+        Some(Completion {
+            word: self.line[start..end].to_owned(),
+            first: start == 0,
+        })
+    }
+
+    /// The caller's answer to [`Editor::take_completion`]: the first
+    /// candidate replaces the word (with `: ` after a nick at the line's
+    /// start, a space otherwise), and a further Tab cycles through the
+    /// rest. None, or one that would make the line too long: a bell.
+    pub fn complete(&mut self, candidates: Vec<String>, out: &mut BytesMut) {
+        let Some(Tab::Taken { start }) = self.tab.take().map(|tab| *tab) else {
+            return;
+        };
+        let Some(first) = candidates.first() else {
+            out.put_u8(0x07);
+            return;
+        };
+        let end = self.at().byte;
+        let word = &self.line[start..end];
+        // No second space before one already there (Tab in mid-line).
+        let spaced = self.line[end..].starts_with(' ');
+        let suffix = match (start == 0 && !word.starts_with('/'), spaced) {
+            (true, false) => ": ",
+            (true, true) => ":",
+            (false, false) => " ",
+            (false, true) => "",
+        };
+        if !self.replace_word(start, &format!("{first}{suffix}"), out) {
+            out.put_u8(0x07);
+            return;
+        }
+        if candidates.len() > 1 {
+            self.tab = Some(Box::new(Tab::Cycling {
+                start,
+                candidates,
+                next: 1,
+                suffix,
+            }));
         }
     }
 
@@ -268,6 +378,7 @@ impl Editor {
 
     /// Switches mode, carrying over a line typed so far.
     pub fn set_mode(&mut self, mode: Mode, out: &mut BytesMut) {
+        self.tab = None;
         if mode == self.mode {
             return;
         }
@@ -358,6 +469,8 @@ impl Editor {
     /// typed text is taken off the screen (what the room sends back shows it),
     /// and the prompt stays.
     pub fn end_of_line(&mut self, out: &mut BytesMut) -> Line {
+        self.tab = None;
+        self.asks = 0;
         let text = match self.mode {
             Mode::Server => {
                 self.finish_decoder();
@@ -406,6 +519,7 @@ impl Editor {
 
     /// Telnet EC: erase the last character typed.
     pub fn erase_char(&mut self, out: &mut BytesMut) {
+        self.tab = None;
         match self.mode {
             Mode::Server => self.erase_grapheme(out),
             // Kept as a DEL, which erases the same grapheme at the line
@@ -416,6 +530,7 @@ impl Editor {
 
     /// Telnet EL, IP or BRK, or ^U: throw away the line being typed.
     pub fn erase_line(&mut self, out: &mut BytesMut) {
+        self.tab = None;
         match self.mode {
             Mode::Server => {
                 self.clear_input_area(out);
@@ -433,6 +548,7 @@ impl Editor {
     /// ^C or telnet IP: the line is abandoned, visibly, as shells do: `^C`
     /// after it, and the prompt again on a fresh row (server mode).
     pub fn interrupt(&mut self, out: &mut BytesMut) {
+        self.tab = None;
         match self.mode {
             Mode::Server => {
                 // Drawn first if an edit of this read lifted it.
@@ -605,6 +721,9 @@ impl Editor {
 
     /// One character typed in server mode.
     fn typed(&mut self, c: char, out: &mut BytesMut) {
+        if c != '\t' && self.tab.is_some() {
+            self.end_tab(out);
+        }
         match self.escape {
             Escape::Start => {
                 self.escape = match c {
@@ -651,10 +770,99 @@ impl Editor {
             // ^A and ^E, as in readline.
             '\x01' => self.home(out),
             '\x05' => self.end(out),
-            '\t' => self.push_char(' ', out),
+            '\t' => self.tab(out),
             c if sanitize::is_forbidden(c) => {}
             c => self.push_char(c, out),
         }
+    }
+
+    /// Tab: the next completion of a cycle, or a request for completions
+    /// of the word before the cursor (see [`Editor::take_completion`]).
+    fn tab(&mut self, out: &mut BytesMut) {
+        match self.tab.as_deref_mut() {
+            Some(Tab::Cycling {
+                start,
+                candidates,
+                next,
+                suffix,
+            }) => {
+                let start = *start;
+                let text = format!("{}{suffix}", candidates[*next]);
+                *next = (*next + 1) % candidates.len();
+                if !self.replace_word(start, &text, out) {
+                    self.tab = None;
+                    out.put_u8(0x07);
+                }
+                return;
+            }
+            // Two in one read: the first was text (see `Tab::Asked`).
+            Some(_) => self.end_tab(out),
+            None => {}
+        }
+        if self.asks >= MAX_COMPLETION_ASKS_PER_LINE {
+            out.put_u8(0x07);
+            return;
+        }
+        let end = self.at().byte;
+        let mut from = end.saturating_sub(MAX_COMPLETED_WORD_BYTES);
+        while !self.line.is_char_boundary(from) {
+            from += 1;
+        }
+        let start = match self.line[from..end].rfind(' ') {
+            Some(space) => from + space + 1,
+            None if from == 0 => 0,
+            // Longer than any nick: nothing to complete.
+            None => {
+                out.put_u8(0x07);
+                return;
+            }
+        };
+        self.asks += 1;
+        self.tab = Some(Box::new(Tab::Asked { start }));
+    }
+
+    /// Something other than Tab was typed: a Tab not yet taken was text
+    /// (a space, as a tab always was), and a cycle ends.
+    fn end_tab(&mut self, out: &mut BytesMut) {
+        if let Some(Tab::Asked { .. }) = self.tab.take().map(|tab| *tab) {
+            self.push_char(' ', out);
+        }
+    }
+
+    /// Puts `text` in place of the line from byte `start` (a cluster
+    /// boundary before the cursor) to the cursor, which goes after it; the
+    /// line is drawn again at the flush. Returns false, changing nothing,
+    /// if the line would be too long or `start` is inside a cluster (a
+    /// word that starts with a combining mark). Costs the word and `text`.
+    fn replace_word(&mut self, start: usize, text: &str, out: &mut BytesMut) -> bool {
+        let at = self.at();
+        if self.line.len() - (at.byte - start) + text.len() > self.max_line_bytes {
+            return false;
+        }
+        let (mut first, mut byte, mut col) = (at.cluster, at.byte, at.col);
+        while byte > start {
+            first -= 1;
+            byte -= usize::from(self.clusters[first].len);
+            col -= usize::from(self.clusters[first].width);
+        }
+        if byte != start {
+            return false;
+        }
+        self.clear_input_area(out);
+        let new: Vec<Cluster> = text.graphemes(true).map(Cluster::of).collect();
+        let added: usize = new.iter().map(|c| usize::from(c.width)).sum();
+        let count = new.len();
+        self.clusters.splice(first..at.cluster, new);
+        self.line.replace_range(start..at.byte, text);
+        self.line_width = self.line_width - (at.col - col) + added;
+        let cursor = Inside {
+            cluster: first + count,
+            byte: start + text.len(),
+            col: col + added,
+        };
+        self.inside = (cursor.cluster < self.clusters.len()).then_some(cursor);
+        self.join_at_cursor();
+        true
     }
 
     /// The final byte of an escape sequence (`ESC [ A`, `ESC O A`) and its
@@ -2261,5 +2469,181 @@ mod tests {
         editor.input(b"\x7f", &mut out);
         editor.flush(&mut out);
         assert_eq!(&out[..], b"\r\x1b[J012345678");
+    }
+
+    /// One read as the session handles it when a Tab asks for
+    /// completions: input, the completions (from `offer`, given the word),
+    /// then flush. Returns what the terminal was sent.
+    fn read_tab(
+        editor: &mut Editor,
+        bytes: &[u8],
+        offer: impl Fn(&Completion) -> Vec<String>,
+    ) -> String {
+        let mut out = BytesMut::new();
+        editor.input(bytes, &mut out);
+        if let Some(ask) = editor.take_completion() {
+            editor.complete(offer(&ask), &mut out);
+        }
+        editor.flush(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// As the session answers: nothing for an empty word.
+    fn nicks(ask: &Completion) -> Vec<String> {
+        if ask.word.is_empty() {
+            return Vec::new();
+        }
+        ["ann", "Annie", "bob", "李雷"]
+            .into_iter()
+            .filter(|n| n.to_lowercase().starts_with(&ask.word.to_lowercase()))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Types `reads` (each one read, Tabs answered by `nicks`) with the
+    /// prompt "> " at `width`; returns the editor and the screen.
+    fn tabbed(width: u16, reads: &[&[u8]]) -> (Editor, Terminal) {
+        let (mut editor, _) = prompted(width);
+        let mut terminal = Terminal::new(usize::from(width));
+        terminal.feed(b"> ");
+        for bytes in reads {
+            terminal.feed(read_tab(&mut editor, bytes, nicks).as_bytes());
+        }
+        (editor, terminal)
+    }
+
+    #[test]
+    fn tab_at_the_line_start_completes_a_nick_with_a_colon_and_cycles() {
+        let (editor, terminal) = tabbed(80, &[b"AN", b"\t"]);
+        assert_eq!(editor.line, "ann: ");
+        assert_eq!(terminal.text_from(0), "> ann: ");
+        let (mut editor, mut terminal) = tabbed(80, &[b"an", b"\t", b"\t"]);
+        assert_eq!(editor.line, "Annie: ");
+        // Past the last, the first again; then typing goes on after it.
+        terminal.feed(read_tab(&mut editor, b"\t", nicks).as_bytes());
+        terminal.feed(read_tab(&mut editor, b"hi", nicks).as_bytes());
+        assert_eq!(terminal.text_from(0), "> ann: hi");
+        // Any other key ended the cycle: a Tab now asks again, for "hi".
+        editor.input(b"\t", &mut BytesMut::new());
+        let ask = editor.take_completion().expect("a new ask");
+        assert_eq!(ask.word, "hi");
+        editor.complete(Vec::new(), &mut BytesMut::new());
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "ann: hi");
+    }
+
+    #[test]
+    fn tab_after_a_word_in_the_line_completes_with_a_space() {
+        let mut editor = prompted(80).0;
+        editor.input(b"hello an", &mut BytesMut::new());
+        editor.input(b"\t", &mut BytesMut::new());
+        assert_eq!(
+            editor.take_completion(),
+            Some(Completion {
+                word: "an".to_owned(),
+                first: false
+            })
+        );
+        editor.complete(vec!["ann".to_owned()], &mut BytesMut::new());
+        assert_eq!(editor.line, "hello ann ");
+        // One candidate: Tab again asks for the empty word after it, which
+        // finds nothing.
+        let (_, terminal) = tabbed(80, &[b"hello BO", b"\t", b"\t", b"!"]);
+        assert_eq!(terminal.text_from(0), "> hello bob !");
+    }
+
+    #[test]
+    fn tab_inside_the_line_completes_the_word_before_the_cursor() {
+        // "say bo there", cursor after "bo" (six Lefts).
+        let (editor, terminal) = tabbed(
+            80,
+            &[b"say bo there", b"\x1b[D".repeat(6).as_slice(), b"\t", b"!"],
+        );
+        assert_eq!(editor.line, "say bob! there");
+        assert_eq!(terminal.text_from(0), "> say bob! there");
+        let (editor, terminal) = tabbed(80, &[b"bo there", b"\x1b[D".repeat(6).as_slice(), b"\t"]);
+        assert_eq!(editor.line, "bob: there");
+        assert_eq!(terminal.text_from(0), "> bob: there");
+    }
+
+    #[test]
+    fn tab_with_nothing_to_offer_rings_the_bell_and_changes_nothing() {
+        let mut editor = prompted(80).0;
+        editor.input(b"zed", &mut BytesMut::new());
+        let screen = read_tab(&mut editor, b"\t", nicks);
+        assert_eq!(screen, "\x07");
+        assert_eq!(editor.line, "zed");
+        // A word longer than any nick is not even asked about.
+        let mut editor = prompted(80).0;
+        editor.input("x".repeat(300).as_bytes(), &mut BytesMut::new());
+        let mut out = BytesMut::new();
+        editor.input(b"\t", &mut out);
+        assert_eq!(&out[..], b"\x07");
+        assert_eq!(editor.take_completion(), None);
+    }
+
+    #[test]
+    fn a_tab_with_more_typed_after_it_in_one_read_is_a_space_as_before() {
+        let (lines, _) = server(&[b"a\tb\t\tc", b"\n"]);
+        assert_eq!(lines, ["a b c"]);
+        let mut editor = prompted(80).0;
+        editor.input(b"one\ttwo", &mut BytesMut::new());
+        assert_eq!(editor.take_completion(), None);
+        assert_eq!(editor.line, "one two");
+    }
+
+    #[test]
+    fn tab_after_a_slash_at_the_start_asks_for_a_command_name() {
+        let mut editor = prompted(80).0;
+        editor.input(b"/wh\t", &mut BytesMut::new());
+        let ask = editor.take_completion().expect("an ask");
+        assert!(ask.is_command());
+        editor.complete(
+            vec!["/who".to_owned(), "/whois".to_owned()],
+            &mut BytesMut::new(),
+        );
+        assert_eq!(editor.line, "/who ");
+        editor.input(b"\t", &mut BytesMut::new());
+        assert_eq!(editor.line, "/whois ");
+        // Not at the start: an ordinary word.
+        let mut editor = prompted(80).0;
+        editor.input(b"see /wh\t", &mut BytesMut::new());
+        assert!(!editor.take_completion().expect("an ask").is_command());
+    }
+
+    #[test]
+    fn a_completion_that_wraps_the_line_is_drawn_exactly() {
+        // 10 columns: "> hey 李" then Tab makes "> hey 李雷 " over two rows.
+        let (editor, terminal) = tabbed(10, &["hey 李".as_bytes(), b"\t", b"ok"]);
+        assert_eq!(editor.line, "hey 李雷 ok");
+        assert_eq!(terminal.text_from(0), "> hey 李雷 ok");
+    }
+
+    #[test]
+    fn tab_in_client_mode_is_left_to_the_client() {
+        let mut editor = Editor::new(Mode::Client, limits());
+        editor.input(b"an\t", &mut BytesMut::new());
+        assert_eq!(editor.take_completion(), None);
+    }
+
+    #[test]
+    fn tabs_that_ask_are_bounded_per_line_typed() {
+        let mut editor = prompted(80).0;
+        let mut asked = 0;
+        for _ in 0..100 {
+            read_tab(&mut editor, b"zz", nicks);
+            let mut out = BytesMut::new();
+            editor.input(b"\t", &mut out);
+            if editor.take_completion().is_some() {
+                asked += 1;
+                editor.complete(Vec::new(), &mut out);
+            }
+        }
+        assert_eq!(asked, usize::from(MAX_COMPLETION_ASKS_PER_LINE));
+        editor.end_of_line(&mut BytesMut::new());
+        editor.input(b"zz\t", &mut BytesMut::new());
+        assert!(
+            editor.take_completion().is_some(),
+            "a new line may ask again"
+        );
     }
 }

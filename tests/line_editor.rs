@@ -157,3 +157,56 @@ fn left_right_home_end_and_delete_edit_inside_the_line() {
     client.expect("srv: Hello!");
     server.stop();
 }
+
+/// Tab (issue 15, part 2): a nick of the room from its prefix, any case,
+/// `: ` after it at the line's start, a second Tab the next one; a
+/// command name after `/`; a space after a nick inside the line. Each
+/// Tab is sent once the previous one's answer is on screen: two Tabs in
+/// one read are a pasted tab and a Tab.
+#[test]
+fn tab_completes_nicks_of_the_room_and_command_names() {
+    let server = server();
+    let [mut annie, _anton, _bob] = common::sign_on_all(&server, ["annie", "Anton", "bob"]);
+    let mut elsewhere = Client::sign_on(server.addr, "andy");
+    elsewhere.send_line("/join cellar");
+    elsewhere.expect("You are now in cellar");
+    let mut client = terminal(&server);
+    client.send(b"srv\r\0");
+    annie.expect("srv has joined lobby");
+
+    client.send(b"AN");
+    client.send(b"\t");
+    client.expect("annie: ");
+    client.send(b"\t");
+    client.expect("Anton: ");
+    client.send(b"hello\r\0");
+    annie.expect("srv: Anton: hello");
+
+    client.send(b"see you, B");
+    client.send(b"\t");
+    client.expect("see you, bob ");
+    client.send(b"!\r\0");
+    annie.expect("srv: see you, bob !");
+
+    client.send(b"/whoi");
+    client.send(b"\t");
+    client.expect("/whois ");
+    client.send(b"ann");
+    client.send(b"\t");
+    client.expect("/whois annie ");
+    client.send(b"\r\0");
+    client.expect("annie is in lobby");
+
+    // andy is in another room: not offered; nothing is, so a bell.
+    let before = client.raw.len();
+    client.send(b"and");
+    client.send(b"\t");
+    let start = Instant::now();
+    while !client.raw[before..].contains(&0x07) {
+        assert!(client.pump(), "closed while waiting for the bell");
+        assert!(start.elapsed() < DEADLINE, "no bell");
+    }
+    client.send(b"y\r\0");
+    annie.expect("srv: andy");
+    server.stop();
+}

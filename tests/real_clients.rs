@@ -1151,7 +1151,8 @@ fn kbtin_signs_on_chats_asks_who_and_quits_with_a_slash() {
 /// then typing inserts in the middle; ^C leaves the line with `^C` after it
 /// and sends nothing.
 #[test]
-fn inetutils_telnet_recalls_with_up_inserts_after_left_and_keeps_a_refused_nickname() {
+fn inetutils_telnet_recalls_with_up_inserts_after_left_completes_with_tab_and_keeps_a_refused_nickname()
+ {
     let server = TestServer::start();
     let mut observer = Client::sign_on(server.addr, "watcher");
     let tmux = Tmux::start("inetutils-keys", &Kind::Inetutils.command_line(server.addr));
@@ -1191,6 +1192,14 @@ fn inetutils_telnet_recalls_with_up_inserts_after_left_and_keeps_a_refused_nickn
     tmux.wait_for_screen(|s| input_line(s) == ">hello", "the > at the start");
     tmux.send_key("Enter");
     observer.expect("tom: >hello");
+
+    // Tab completes the watcher's nick, with `: ` at the line's start.
+    tmux.type_and_see("wat", "wat");
+    tmux.send_key("Tab");
+    tmux.wait_for_screen(|s| input_line(s) == "watcher:", "the completed nick");
+    tmux.send_keys("hi");
+    tmux.send_key("Enter");
+    observer.expect("tom: watcher: hi");
 
     tmux.type_and_see("never sent", "never sent");
     tmux.send_key("C-c");

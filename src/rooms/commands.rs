@@ -96,11 +96,14 @@ impl Rooms {
     fn reply_to_last(&mut self, id: MemberId, nick: &Nick, text: &str) {
         let last = self.members.get(&id).and_then(|m| m.last_from.clone());
         match last {
-            None => self.tell(
-                id,
-                Tone::Error,
-                "Nobody has sent you a private message yet: /msg NICK TEXT starts one.",
-            ),
+            None => {
+                let hint = self.hint_for(
+                    id,
+                    "Nobody has sent you a private message yet: /msg NICK TEXT starts one."
+                        .to_owned(),
+                );
+                self.tell(id, Tone::Error, &hint);
+            }
             Some((from, _)) if self.members.contains_key(&from) => {
                 self.private(id, nick, from, text);
             }
@@ -282,7 +285,7 @@ impl Rooms {
         }
         // Named before leaving: an emptied room is removed.
         let from_name = self.room_name(from);
-        self.exit_room(id, from);
+        self.exit_room(id, nick, from);
         let notice = LineBuilder::system(Tone::Leave)
             .nick(nick)
             .text(&format!(" has left for {target}"))
@@ -294,13 +297,7 @@ impl Rooms {
         if !self.rooms.contains_key(&key) {
             self.room_looks
                 .insert(target.look().to_owned(), key.clone());
-            self.rooms.insert(
-                key.clone(),
-                Room {
-                    name: target.clone(),
-                    members: Vec::new(),
-                },
-            );
+            self.rooms.insert(key.clone(), Room::new(target.clone()));
         }
         if let Some(member) = self.members.get_mut(&id) {
             member.room = key.clone();

@@ -51,6 +51,14 @@ pub enum Request {
     Stats {
         reply: oneshot::Sender<Stats>,
     },
+    /// Tab in the line editor: the nicks in the member's room that start
+    /// with `prefix` (any case), its own left out, at most
+    /// [`MAX_COMPLETIONS`](super::completion::MAX_COMPLETIONS), in order.
+    Complete {
+        id: MemberId,
+        prefix: String,
+        reply: oneshot::Sender<Vec<String>>,
+    },
 }
 
 /// The room manager is gone (only during shutdown).
@@ -83,6 +91,12 @@ impl RoomsHandle {
     pub async fn rename(&self, id: MemberId, nick: Nick) -> Result<Result<(), Taken>, Gone> {
         let (reply, answer) = oneshot::channel();
         self.send(Request::Rename { id, nick, reply }).await?;
+        answer.await.map_err(|_| Gone)
+    }
+
+    pub async fn complete(&self, id: MemberId, prefix: String) -> Result<Vec<String>, Gone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Complete { id, prefix, reply }).await?;
         answer.await.map_err(|_| Gone)
     }
 

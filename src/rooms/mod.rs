@@ -26,6 +26,7 @@
 //! leaving a room), so every member sees lines in the order they were made.
 
 mod commands;
+mod completion;
 mod handle;
 mod listing;
 
@@ -66,6 +67,9 @@ pub struct Outbox {
     pub peer: std::net::SocketAddr,
     /// The client's name as it told it (TTYPE or GMCP), for `/whois`.
     pub client: Option<String>,
+    /// The client takes `/` for its own commands (TinyFugue): the room
+    /// manager's hints name tavern's commands in the `.who` form.
+    pub dot_commands: bool,
     /// When the member signed on, by the wall clock, for `/whois` (its
     /// "connected since": the seconds of negotiation before are not worth
     /// a field in every session).
@@ -139,6 +143,18 @@ struct Room {
     name: RoomName,
     /// Members in order of arrival; fan-out walks this.
     members: Vec<MemberId>,
+    /// The members' nicks, for Tab completion.
+    nicks: completion::NickIndex,
+}
+
+impl Room {
+    fn new(name: RoomName) -> Room {
+        Room {
+            name,
+            members: Vec::new(),
+            nicks: completion::NickIndex::default(),
+        }
+    }
 }
 
 /// All room state. See the module docs.
@@ -183,10 +199,7 @@ impl Rooms {
         )]);
         rooms.insert(
             default_room.key().to_owned(),
-            Room {
-                name: default_room.clone(),
-                members: Vec::new(),
-            },
+            Room::new(default_room.clone()),
         );
         Rooms {
             default_room,
@@ -255,6 +268,15 @@ impl Rooms {
             Request::Leave { id, reason } => self.remove(id, reason),
             Request::Stats { reply } => {
                 let _ = reply.send(self.stats());
+            }
+            Request::Complete { id, prefix, reply } => {
+                let found = self
+                    .members
+                    .get(&id)
+                    .and_then(|member| self.rooms.get(&member.room))
+                    .map(|room| room.nicks.complete(&prefix, id))
+                    .unwrap_or_default();
+                let _ = reply.send(found);
             }
         }
     }
@@ -348,14 +370,15 @@ impl Rooms {
             },
         );
         let others = self.enter(&room_key, id);
+        let rest = format!(
+            "! You are in {} with {}. Type /help for commands.",
+            self.default_room,
+            people(others)
+        );
         let welcome = LineBuilder::system(Tone::Info)
             .text("Welcome, ")
             .nick(&nick)
-            .text(&format!(
-                "! You are in {} with {}. Type /help for commands.",
-                self.default_room,
-                people(others)
-            ))
+            .text(&self.hint_for(id, rest))
             .finish();
         self.send(id, &welcome);
         self.send_roster(id, &room_key);
@@ -384,6 +407,7 @@ impl Rooms {
         self.push_run();
         if let Some(room) = self.rooms.get_mut(key) {
             room.members.push(id);
+            room.nicks.insert(id, &nick);
             room.members.len() - 1
         } else {
             0
@@ -392,10 +416,11 @@ impl Rooms {
 
     /// Takes member `id` out of its room; removes the room if it is empty and
     /// not the default one.
-    fn exit_room(&mut self, id: MemberId, key: &str) {
+    fn exit_room(&mut self, id: MemberId, nick: &Nick, key: &str) {
         self.push_run();
         if let Some(room) = self.rooms.get_mut(key) {
             room.members.retain(|&m| m != id);
+            room.nicks.remove(id, nick);
             if room.members.is_empty()
                 && key != self.default_room.key()
                 && let Some(room) = self.rooms.remove(key)
@@ -417,7 +442,7 @@ impl Rooms {
             self.closing -= 1;
         }
         self.forget_nick(id, &member.nick);
-        self.exit_room(id, &member.room);
+        self.exit_room(id, &member.nick, &member.room);
         if reason == LeaveReason::NotReading {
             member.outbox.kill.cancel();
         }
@@ -481,6 +506,10 @@ impl Rooms {
             member.nick = nick.clone();
             info!(peer = %member.outbox.peer, old = %old, new = %nick, "nick change");
         }
+        if let Some(room) = self.rooms.get_mut(&room) {
+            room.nicks.remove(id, &old);
+            room.nicks.insert(id, &nick);
+        }
         let notice = LineBuilder::system(Tone::Info)
             .nick(&old)
             .text(" is now known as ")
@@ -511,6 +540,15 @@ impl Rooms {
         }
         if self.by_look.get(nick.look()) == Some(&id) {
             self.by_look.remove(nick.look());
+        }
+    }
+
+    /// A text that names commands, in the form member `id`'s client can
+    /// type (`.help` for TinyFugue; see [`crate::command::dotted_hint`]).
+    fn hint_for(&self, id: MemberId, text: String) -> String {
+        match self.members.get(&id) {
+            Some(member) if member.outbox.dot_commands => crate::command::dotted_hint(&text),
+            _ => text,
         }
     }
 

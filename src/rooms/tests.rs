@@ -44,6 +44,7 @@ fn join_in_batch(
                 roster: true,
                 peer: "127.0.0.1:4000".parse().unwrap(),
                 client: Some("TestClient".to_owned()),
+                dot_commands: nick.starts_with("tf"),
                 signed_on: std::time::UNIX_EPOCH + Duration::from_secs(1_796_230_417),
             },
             reply,
@@ -761,4 +762,74 @@ fn whois_tells_room_idle_away_client_and_sign_on_time() {
     );
     command(&mut rooms, &ann, RoomCommand::Whois(nick("zed")), later);
     assert_eq!(drain(&mut ann), "*** Nobody called zed is online.\r\n");
+}
+
+/// What a Tab in member `asker`'s editor is offered for `prefix`.
+fn complete(rooms: &mut Rooms, asker: &Member, prefix: &str, now: Instant) -> Vec<String> {
+    let (reply, mut answer) = oneshot::channel();
+    rooms.apply(
+        Request::Complete {
+            id: asker.id,
+            prefix: prefix.to_owned(),
+            reply,
+        },
+        now,
+    );
+    answer.try_recv().unwrap()
+}
+
+#[test]
+fn completion_offers_the_room_s_nicks_as_they_are_now() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let ann = join(&mut rooms, "ann", 64, now).unwrap();
+    let annie = join(&mut rooms, "Annie", 64, now).unwrap();
+    let _anton = join(&mut rooms, "anton", 64, now).unwrap();
+    let bob = join(&mut rooms, "bob", 64, now).unwrap();
+    assert_eq!(
+        complete(&mut rooms, &bob, "AN", now),
+        ["ann", "Annie", "anton"]
+    );
+    // Not one's own nick.
+    assert_eq!(complete(&mut rooms, &ann, "an", now), ["Annie", "anton"]);
+    // A new nick is found under it, the old one is not.
+    rename(&mut rooms, &annie, "zoe", now).unwrap();
+    assert_eq!(complete(&mut rooms, &bob, "an", now), ["ann", "anton"]);
+    assert_eq!(complete(&mut rooms, &bob, "z", now), ["zoe"]);
+    // Someone in another room is not offered; in that room, only them.
+    command(
+        &mut rooms,
+        &ann,
+        RoomCommand::Join(RoomName::parse("cellar").unwrap()),
+        now,
+    );
+    assert_eq!(complete(&mut rooms, &bob, "an", now), ["anton"]);
+    command(
+        &mut rooms,
+        &bob,
+        RoomCommand::Join(RoomName::parse("cellar").unwrap()),
+        now,
+    );
+    assert_eq!(complete(&mut rooms, &bob, "", now), ["ann"]);
+    // Gone: no longer offered.
+    rooms.apply(
+        Request::Leave {
+            id: ann.id,
+            reason: LeaveReason::Quit(None),
+        },
+        now,
+    );
+    assert!(complete(&mut rooms, &bob, "an", now).is_empty());
+}
+
+#[test]
+fn a_client_that_takes_slash_for_itself_is_hinted_with_dots() {
+    let now = Instant::now();
+    let mut rooms = rooms();
+    let mut tf = join(&mut rooms, "tfuser", 64, now).unwrap();
+    let mut ann = join(&mut rooms, "ann", 64, now).unwrap();
+    assert!(drain(&mut tf).contains("Type .help for commands."));
+    assert!(drain(&mut ann).contains("Type /help for commands."));
+    command(&mut rooms, &tf, RoomCommand::Reply("hi".into()), now);
+    assert!(drain(&mut tf).contains(".msg NICK TEXT starts one"));
 }

@@ -7,7 +7,7 @@
 use tokio::time::Instant;
 
 use crate::command::{self, Input, Mistake, SessionCommand};
-use crate::editor::{Line, Mode};
+use crate::editor::{Completion, Line, Mode};
 use crate::gmcp::GMCP;
 use crate::names::Nick;
 use crate::render::{ColorDepth, Tone};
@@ -55,6 +55,26 @@ impl Session {
             }
         }
         (handed, None)
+    }
+
+    /// Tab in the line editor: command names after `/` at the line's
+    /// start, from the session's own table; otherwise the nicks of the
+    /// room, from the room manager (one request per Tab: its index answers
+    /// in O(log members), see `rooms/completion.rs`). Nothing before
+    /// sign-on, nor for an empty word: the editor rings the bell.
+    pub(super) async fn complete(&mut self, ask: Completion) {
+        let candidates = match self.phase {
+            _ if ask.word.is_empty() => Vec::new(),
+            _ if ask.is_command() => command::complete_name(&ask.word),
+            Phase::Chatting(id) => self
+                .ctx
+                .rooms
+                .complete(id, ask.word)
+                .await
+                .unwrap_or_default(),
+            Phase::Negotiating | Phase::SigningOn => Vec::new(),
+        };
+        self.editor.complete(candidates, self.writer.pending());
     }
 
     pub(super) async fn chat(&mut self, id: MemberId, line: Line) -> Option<End> {

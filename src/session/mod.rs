@@ -316,6 +316,9 @@ impl Session {
                             {
                                 return end;
                             }
+                            if let Some(ask) = self.editor.take_completion() {
+                                Box::pin(self.complete(ask)).await;
+                            }
                             if self.mssp_wanted {
                                 self.mssp_wanted = false;
                                 Box::pin(self.send_mssp()).await;

@@ -131,6 +131,7 @@ impl Session {
                 .peer_addr()
                 .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
             client: self.negotiation.client().name().map(str::to_owned),
+            dot_commands: self.negotiation.client().slash_prefix_client(),
             signed_on: std::time::SystemTime::now(),
         };
         match self.ctx.rooms.join(nick.clone(), outbox).await {
