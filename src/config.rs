@@ -89,6 +89,10 @@ pub struct Config {
     /// Messages queued to one connection before it counts as not reading; a
     /// stalled client must not make the server buffer without bound.
     pub outbound_queue: usize,
+    /// Members from which a room's join and leave notices are gathered
+    /// into one line a second (0: never): in a big room, N sign-ons must
+    /// not cost N²/2 notices, nor a reconnect storm drop early arrivals.
+    pub big_room_members: usize,
     /// Milliseconds to wait for a client's telnet answers before deciding its
     /// line mode; clients that never answer must still get a prompt.
     pub negotiation_wait_ms: u64,
@@ -166,6 +170,7 @@ impl Default for Config {
             max_nick_length: 16,
             signon_timeout_secs: 120,
             outbound_queue: 1024,
+            big_room_members: 100,
             negotiation_wait_ms: 1000,
             max_subnegotiation: 8192,
             max_combining_marks: 4,
@@ -352,13 +357,14 @@ impl Config {
 
     /// Every number in the config by key, so [`Config::validate`] checks
     /// each against [`LIMITS`] and a unit test sees that none is missing.
-    fn numbers(&self) -> [(&'static str, u64); 15] {
+    fn numbers(&self) -> [(&'static str, u64); 16] {
         let n = |v: usize| v as u64;
         [
             ("max_line_length", n(self.max_line_length)),
             ("max_nick_length", n(self.max_nick_length)),
             ("signon_timeout_secs", self.signon_timeout_secs),
             ("outbound_queue", n(self.outbound_queue)),
+            ("big_room_members", n(self.big_room_members)),
             ("negotiation_wait_ms", self.negotiation_wait_ms),
             ("max_subnegotiation", n(self.max_subnegotiation)),
             ("max_combining_marks", n(self.max_combining_marks)),
@@ -417,11 +423,12 @@ fn invalid(key: &str, reason: &str) -> ConfigError {
 /// Durations stop well short of what would overflow a deadline (a day to
 /// sign on, thirty days idle); counts stop where memory per connection or a
 /// reply would grow past reason.
-pub const LIMITS: [(&str, u64, u64); 15] = [
+pub const LIMITS: [(&str, u64, u64); 16] = [
     ("max_line_length", 1, 65_536),
     ("max_nick_length", 1, 64),
     ("signon_timeout_secs", 1, 86_400),
     ("outbound_queue", 1, 1_000_000),
+    ("big_room_members", 0, 1_000_000),
     ("negotiation_wait_ms", 0, 60_000),
     ("max_subnegotiation", 64, 1_048_576),
     ("max_combining_marks", 0, 32),

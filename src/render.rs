@@ -119,6 +119,11 @@ pub(crate) enum Roster {
     Renamed { old: Nick, new: Nick },
     /// Everyone in the room, for one who just came in.
     Players(Vec<Nick>),
+    /// A big room's arrivals or departures of a window, gathered.
+    Changed {
+        added: Vec<Nick>,
+        removed: Vec<Nick>,
+    },
 }
 
 impl Roster {
@@ -136,6 +141,16 @@ impl Roster {
                 both.freeze()
             }
             Roster::Players(nicks) => gmcp::room_players(nicks.iter().map(Nick::as_str)),
+            Roster::Changed { added, removed } => {
+                let mut all = BytesMut::new();
+                for nick in added {
+                    all.put_slice(&gmcp::room_add_player(nick.as_str()));
+                }
+                for nick in removed {
+                    all.put_slice(&gmcp::room_remove_player(nick.as_str()));
+                }
+                all.freeze()
+            }
         }
     }
 }
@@ -540,6 +555,16 @@ mod tests {
                 .expect("addition"),
         );
         assert!(gone < came, "the old name goes first: {renamed}");
+        let gathered = frames(Roster::Changed {
+            added: vec![nick("ann"), nick("bob")],
+            removed: vec![nick("cy")],
+        });
+        assert_eq!(gathered.matches("Room.AddPlayer").count(), 2, "{gathered}");
+        assert!(
+            gathered.contains(r#"Room.AddPlayer {"fullname":"bob","name":"bob"}"#),
+            "{gathered}"
+        );
+        assert!(gathered.contains(r#"Room.RemovePlayer "cy""#), "{gathered}");
         let players = frames(Roster::Players(vec![nick("ann"), nick("bob")]));
         assert!(
             players.contains(

@@ -131,7 +131,7 @@ pub async fn run(
     let Listeners(listeners) = listeners.into();
     let default_room = RoomName::parse(&config.default_room)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-    let (rooms, rooms_task) = rooms::spawn(default_room);
+    let (rooms, rooms_task) = rooms::spawn(default_room, config.big_room_members);
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|since| since.as_secs())

@@ -301,3 +301,83 @@ fn twenty_clients_dropping_abruptly_during_chat_each_leave_once_and_leave_no_gho
     }
     server.stop();
 }
+
+/// How `text` announced `nicks` arriving (`joined`) or leaving (`left`):
+/// the people counted in gathered lines (`*** 6 joined lobby: …`) plus
+/// the per-person notices of theirs (a window with one arrival reads as
+/// `*** d1 has joined lobby`), and how many lines that took.
+fn announced(text: &str, kind: &str, nicks: &[&str]) -> (usize, usize) {
+    let (mut people, mut lines) = (0, 0);
+    for line in text.lines().filter_map(|line| line.strip_prefix("*** ")) {
+        if let Some((count, _)) = line.split_once(&format!(" {kind} lobby: ")) {
+            people += count.parse::<usize>().unwrap();
+            lines += 1;
+        } else if nicks.iter().any(|nick| {
+            let single = if kind == "joined" {
+                " has joined lobby"
+            } else {
+                " has quit"
+            };
+            line.starts_with(&format!("{nick}{single}"))
+        }) {
+            people += 1;
+            lines += 1;
+        }
+    }
+    (people, lines)
+}
+
+/// A room of `big_room_members` or more gathers its join and leave
+/// notices into a line a window (issue 16, part 2): each member hears of
+/// a burst of arrivals once, in gathered lines, never a notice per
+/// person. (Which window each lands in is timing; `rooms/tests.rs` shows
+/// a window's exact line with time as a parameter.)
+#[test]
+fn a_big_room_announces_a_burst_of_arrivals_and_departures_in_gathered_lines_once() {
+    let server = TestServer::with_config(tavern::Config {
+        big_room_members: 3,
+        ..common::test_config()
+    });
+    let [mut ann, _bob, _cy] = sign_on_all(&server, ["ann", "bob", "cy"]);
+    ann.expect("*** cy has joined lobby");
+    let nicks = ["d1", "d2", "d3", "d4", "d5", "d6"];
+    let addr = server.addr;
+    let mut newcomers: Vec<Client> = std::thread::scope(|scope| {
+        let signing: Vec<_> = nicks
+            .iter()
+            .map(|nick| scope.spawn(move || Client::sign_on(addr, nick)))
+            .collect();
+        signing.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let start = Instant::now();
+    while announced(&ann.visible(), "joined", &nicks).0 < nicks.len() {
+        assert!(ann.pump(), "closed");
+        assert!(start.elapsed() < DEADLINE, "{}", ann.visible());
+    }
+    let told = barrier(&mut ann);
+    let (people, lines) = announced(&told, "joined", &nicks);
+    assert_eq!(people, nicks.len(), "each announced once: {told}");
+    assert!(lines < nicks.len(), "some gathered into one line: {told}");
+
+    // Four quit at once.
+    for client in &mut newcomers[..4] {
+        client.send_line("/quit bye");
+    }
+    for client in &mut newcomers[..4] {
+        client.expect("Goodbye!");
+    }
+    let quitters = &nicks[..4];
+    let start = Instant::now();
+    while announced(&ann.visible(), "left", quitters).0 < quitters.len() {
+        assert!(ann.pump(), "closed");
+        assert!(start.elapsed() < DEADLINE, "{}", ann.visible());
+    }
+    let told = barrier(&mut ann);
+    let (people, lines) = announced(&told, "left", quitters);
+    assert_eq!(people, quitters.len(), "each announced once: {told}");
+    assert!(
+        lines < quitters.len(),
+        "some gathered into one line: {told}"
+    );
+    server.stop();
+}

@@ -8,7 +8,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::command::{RoomCommand, nobody_online};
 use crate::names::{Nick, RoomName};
-use crate::render::{Channel, LineBuilder, Roster, Tone};
+use crate::render::{Channel, LineBuilder, Tone};
 
 use super::listing::Listing;
 use super::{Member, MemberId, Room, Rooms, people, room_name};
@@ -286,13 +286,7 @@ impl Rooms {
         // Named before leaving: an emptied room is removed.
         let from_name = self.room_name(from);
         self.exit_room(id, nick, from);
-        let notice = LineBuilder::system(Tone::Leave)
-            .nick(nick)
-            .text(&format!(" has left for {target}"))
-            .channel(Channel::Room(self.room_name(from)))
-            .roster(Roster::Removed(nick.clone()))
-            .finish();
-        self.broadcast(from, &notice);
+        self.announce_departure(from, id, nick, format!(" has left for {target}"));
         let key = target.key().to_owned();
         if !self.rooms.contains_key(&key) {
             self.room_looks

@@ -111,12 +111,39 @@ impl RoomsHandle {
 const REQUEST_QUEUE: usize = 4096;
 
 /// Starts the room manager task. It ends when every handle is dropped.
-pub fn spawn(default_room: RoomName) -> (RoomsHandle, tokio::task::JoinHandle<()>) {
+/// `big_room`: see [`Rooms::new`].
+pub fn spawn(
+    default_room: RoomName,
+    big_room: usize,
+) -> (RoomsHandle, tokio::task::JoinHandle<()>) {
     let (requests, mut incoming) = mpsc::channel(REQUEST_QUEUE);
-    let mut rooms = Rooms::new(default_room);
+    let mut rooms = Rooms::new(default_room, big_room);
     let task = tokio::spawn(async move {
-        while let Some(request) = incoming.recv().await {
+        // One timer, armed while a window of gathered notices is open.
+        let window = tokio::time::sleep(std::time::Duration::ZERO);
+        tokio::pin!(window);
+        let mut armed = None;
+        loop {
+            let due = rooms.next_window();
+            if due != armed
+                && let Some(due) = due
+            {
+                window.as_mut().reset(due.into());
+            }
+            armed = due;
+            let request = tokio::select! {
+                request = incoming.recv() => request,
+                () = &mut window, if armed.is_some() => {
+                    rooms.tick(Instant::now());
+                    rooms.flush();
+                    continue;
+                }
+            };
+            let Some(request) = request else {
+                break;
+            };
             let now = Instant::now();
+            rooms.tick(now);
             rooms.handle(request, now);
             for _ in 1..BATCH_REQUESTS {
                 match incoming.try_recv() {

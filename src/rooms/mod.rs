@@ -27,11 +27,12 @@
 
 mod commands;
 mod completion;
+mod gathering;
 mod handle;
 mod listing;
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -41,6 +42,7 @@ use tracing::{info, warn};
 use crate::mailbox::{Delivery, MailboxSender, PushError};
 use crate::names::{Nick, RoomName};
 use crate::render::{self, Channel, LineBuilder, Message, Roster, Tone};
+use gathering::{Departure, Gathered};
 
 pub(crate) use handle::{Request, RoomsHandle, spawn};
 
@@ -145,6 +147,9 @@ struct Room {
     members: Vec<MemberId>,
     /// The members' nicks, for Tab completion.
     nicks: completion::NickIndex,
+    /// Arrivals and departures not yet announced (a big room's window is
+    /// open; see `gathering.rs`).
+    gathered: Option<Box<Gathered>>,
 }
 
 impl Room {
@@ -153,6 +158,7 @@ impl Room {
             name,
             members: Vec::new(),
             nicks: completion::NickIndex::default(),
+            gathered: None,
         }
     }
 }
@@ -181,6 +187,15 @@ pub struct Rooms {
     /// Members that left because the server is stopping and are kept until
     /// all have (their `closing` is set).
     closing: usize,
+    /// Rooms of this many members or more gather their join and leave
+    /// notices (`big_room_members`; 0: never).
+    big_room: usize,
+    /// When each open window closes, and its room's key, in order (every
+    /// window is as long, so the first to open is the first to close).
+    windows: VecDeque<(Instant, String)>,
+    /// The time of the requests being handled (given to
+    /// [`Rooms::handle`] and [`Rooms::tick`]).
+    now: Instant,
 }
 
 /// Requests handled before the lines they made are pushed: bounds how long
@@ -191,7 +206,9 @@ pub const BATCH_REQUESTS: usize = 256;
 const RUN_LINES: usize = 64;
 
 impl Rooms {
-    pub fn new(default_room: RoomName) -> Rooms {
+    /// `big_room`: the size from which a room's join and leave notices are
+    /// gathered (0: never).
+    pub fn new(default_room: RoomName, big_room: usize) -> Rooms {
         let mut rooms = HashMap::new();
         let room_looks = HashMap::from([(
             default_room.look().to_owned(),
@@ -212,7 +229,83 @@ impl Rooms {
             failed: Vec::new(),
             run: None,
             closing: 0,
+            big_room,
+            windows: VecDeque::new(),
+            now: Instant::now(),
         }
+    }
+
+    /// When the next window of gathered notices closes, if one is open:
+    /// the task calls [`Rooms::tick`] then.
+    pub fn next_window(&self) -> Option<Instant> {
+        self.windows.front().map(|(due, _)| *due)
+    }
+
+    /// Announces the gathered arrivals and departures of every window that
+    /// has closed by `now` (then [`Rooms::flush`] delivers them).
+    pub fn tick(&mut self, now: Instant) {
+        self.now = now;
+        while let Some((due, _)) = self.windows.front()
+            && *due <= now
+        {
+            let Some((_, key)) = self.windows.pop_front() else {
+                break;
+            };
+            let Some(room) = self.rooms.get_mut(&key) else {
+                continue;
+            };
+            let Some(gathered) = room.gathered.take() else {
+                continue;
+            };
+            let name = room.name.to_string();
+            let members = &self.members;
+            let lines = gathered.lines(&name, |id| members.get(&id).map(|m| m.nick.clone()));
+            for line in lines {
+                self.broadcast(&key, &line);
+            }
+        }
+    }
+
+    /// Whether arrivals and departures in room `key` are gathered: it is
+    /// big, or a window is open there already.
+    fn gathering(&self, key: &str) -> bool {
+        self.rooms.get(key).is_some_and(|room| {
+            room.gathered.is_some() || (self.big_room > 0 && room.members.len() >= self.big_room)
+        })
+    }
+
+    /// Room `key`'s gathered notices, opening a window if none is open.
+    fn gathered(&mut self, key: &str) -> Option<&mut Gathered> {
+        let room = self.rooms.get_mut(key)?;
+        if room.gathered.is_none() {
+            room.gathered = Some(Box::default());
+            self.windows
+                .push_back((self.now + gathering::GATHER_WINDOW, key.to_owned()));
+        }
+        room.gathered.as_deref_mut()
+    }
+
+    /// Someone left room `key`: told now, or gathered in a big room.
+    fn announce_departure(&mut self, key: &str, id: MemberId, nick: &Nick, why: String) {
+        if self.gathering(key) {
+            if let Some(gathered) = self.gathered(key) {
+                gathered.depart(
+                    id,
+                    Departure {
+                        nick: nick.clone(),
+                        why,
+                    },
+                );
+            }
+            return;
+        }
+        let notice = LineBuilder::system(Tone::Leave)
+            .nick(nick)
+            .text(&why)
+            .channel(Channel::Room(self.room_name(key)))
+            .roster(Roster::Removed(nick.clone()))
+            .finish();
+        self.broadcast(key, &notice);
     }
 
     /// Applies one request at time `now` and delivers what it made.
@@ -225,6 +318,7 @@ impl Rooms {
     /// Applies one request at time `now`; lines to a room may wait in the
     /// current run until [`Rooms::flush`].
     pub fn handle(&mut self, request: Request, now: Instant) {
+        self.now = now;
         match request {
             Request::Join {
                 nick,
@@ -395,13 +489,19 @@ impl Rooms {
             return 0;
         };
         let name = room.name.clone();
-        let notice = LineBuilder::system(Tone::Join)
-            .nick(&nick)
-            .text(&format!(" has joined {name}"))
-            .channel(Channel::Room(name.to_string()))
-            .roster(Roster::Added(nick.clone()))
-            .finish();
-        self.broadcast(key, &notice);
+        if self.gathering(key) {
+            if let Some(gathered) = self.gathered(key) {
+                gathered.arrive(id);
+            }
+        } else {
+            let notice = LineBuilder::system(Tone::Join)
+                .nick(&nick)
+                .text(&format!(" has joined {name}"))
+                .channel(Channel::Room(name.to_string()))
+                .roster(Roster::Added(nick.clone()))
+                .finish();
+            self.broadcast(key, &notice);
+        }
         // The room's lines so far, the arrival last, go out before the
         // newcomer is a member: it gets none of them.
         self.push_run();
@@ -457,13 +557,7 @@ impl Rooms {
             // per member would be N² lines for nothing.
             LeaveReason::Shutdown => return,
         };
-        let notice = LineBuilder::system(Tone::Leave)
-            .nick(&member.nick)
-            .text(&why)
-            .channel(Channel::Room(self.room_name(&member.room)))
-            .roster(Roster::Removed(member.nick.clone()))
-            .finish();
-        self.broadcast(&member.room, &notice);
+        self.announce_departure(&member.room, id, &member.nick, why);
     }
 
     /// The member, after recording that it typed something (which also ends

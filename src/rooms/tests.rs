@@ -16,7 +16,7 @@ struct Member {
 }
 
 fn rooms() -> Rooms {
-    Rooms::new(RoomName::parse("lobby").unwrap())
+    Rooms::new(RoomName::parse("lobby").unwrap(), 0)
 }
 
 fn join(rooms: &mut Rooms, nick: &str, queue: usize, now: Instant) -> Result<Member, Taken> {
@@ -832,4 +832,137 @@ fn a_client_that_takes_slash_for_itself_is_hinted_with_dots() {
     assert!(drain(&mut ann).contains("Type /help for commands."));
     command(&mut rooms, &tf, RoomCommand::Reply("hi".into()), now);
     assert!(drain(&mut tf).contains(".msg NICK TEXT starts one"));
+}
+
+/// Rooms whose notices are gathered from 3 members on.
+fn big_rooms() -> Rooms {
+    Rooms::new(RoomName::parse("lobby").unwrap(), 3)
+}
+
+fn leave(rooms: &mut Rooms, member: &Member, reason: LeaveReason, now: Instant) {
+    rooms.apply(
+        Request::Leave {
+            id: member.id,
+            reason,
+        },
+        now,
+    );
+}
+
+/// The window's close, as the task handles it.
+fn tick(rooms: &mut Rooms, now: Instant) {
+    rooms.tick(now);
+    rooms.flush();
+}
+
+#[test]
+fn in_a_big_room_arrivals_are_one_line_a_window_and_nobody_is_told_twice() {
+    let start = Instant::now();
+    let mut rooms = big_rooms();
+    // Two members: a small room, notices as ever.
+    let mut ann = join(&mut rooms, "ann", 64, start).unwrap();
+    let _bob = join(&mut rooms, "bob", 64, start).unwrap();
+    let _carl = join(&mut rooms, "carl", 64, start).unwrap();
+    let told = drain(&mut ann);
+    assert!(told.contains("*** bob has joined lobby"), "{told}");
+    assert!(told.contains("*** carl has joined lobby"), "{told}");
+    // Into three or more, arrivals wait for the window.
+    let names = ["dave", "eve", "fay", "gus", "hal", "ida", "jim"];
+    let mut newcomers = Vec::new();
+    for (i, nick) in names.iter().enumerate() {
+        let at = start + Duration::from_millis(100 * i as u64);
+        newcomers.push(join(&mut rooms, nick, 64, at).unwrap());
+    }
+    let told = drain(&mut ann);
+    assert!(!told.contains("joined"), "{told}");
+    assert_eq!(
+        rooms.next_window(),
+        Some(start + super::gathering::GATHER_WINDOW)
+    );
+    tick(&mut rooms, start + Duration::from_millis(999));
+    assert!(!drain(&mut ann).contains("joined"));
+    tick(&mut rooms, start + Duration::from_secs(1));
+    let told = drain(&mut ann);
+    assert_eq!(
+        told.matches("joined").count(),
+        1,
+        "one line for all seven: {told}"
+    );
+    assert!(
+        told.contains("*** 7 joined lobby: dave, eve, fay, gus, hal and 2 more"),
+        "{told}"
+    );
+    // The first newcomer hears of those after it, in the same line.
+    assert!(drain(&mut newcomers[0]).contains("7 joined lobby"));
+    assert_eq!(rooms.next_window(), None);
+    // Nothing more is owed: another tick tells nobody anything.
+    tick(&mut rooms, start + Duration::from_secs(5));
+    assert_eq!(drain(&mut ann), "");
+}
+
+#[test]
+fn in_a_big_room_departures_are_gathered_and_a_visit_inside_a_window_is_not_told() {
+    let start = Instant::now();
+    let mut rooms = big_rooms();
+    let mut ann = join(&mut rooms, "ann", 64, start).unwrap();
+    let bob = join(&mut rooms, "bob", 64, start).unwrap();
+    let carl = join(&mut rooms, "carl", 64, start).unwrap();
+    let dave = join(&mut rooms, "dave", 64, start).unwrap();
+    tick(&mut rooms, start + Duration::from_secs(1));
+    drain(&mut ann);
+    let later = start + Duration::from_secs(2);
+    // eve comes and goes inside one window; bob and carl leave, dave quits.
+    let eve = join(&mut rooms, "eve", 64, later).unwrap();
+    leave(&mut rooms, &eve, LeaveReason::Quit(None), later);
+    leave(&mut rooms, &bob, LeaveReason::ConnectionLost, later);
+    leave(
+        &mut rooms,
+        &carl,
+        LeaveReason::Quit(Some("bye".into())),
+        later,
+    );
+    assert!(!drain(&mut ann).contains("left"));
+    tick(&mut rooms, later + Duration::from_secs(1));
+    let told = drain(&mut ann);
+    assert!(told.contains("*** 2 left lobby: bob and carl"), "{told}");
+    assert!(!told.contains("eve"), "{told}");
+    // A room back under the size: each notice at once, as in a small room.
+    leave(
+        &mut rooms,
+        &dave,
+        LeaveReason::Quit(Some("bye".into())),
+        later,
+    );
+    assert!(drain(&mut ann).contains("*** dave has quit (bye)"));
+}
+
+#[test]
+fn a_window_with_one_arrival_reads_as_the_per_person_notice() {
+    let start = Instant::now();
+    let mut rooms = big_rooms();
+    let mut ann = join(&mut rooms, "ann", 64, start).unwrap();
+    let _bob = join(&mut rooms, "bob", 64, start).unwrap();
+    let _carl = join(&mut rooms, "carl", 64, start).unwrap();
+    let dave = join(&mut rooms, "dave", 64, start).unwrap();
+    tick(&mut rooms, start + Duration::from_secs(1));
+    drain(&mut ann);
+    // dave, renamed inside his window, is announced under the new name.
+    let mut rooms2 = big_rooms();
+    let mut a = join(&mut rooms2, "ann", 64, start).unwrap();
+    let _b = join(&mut rooms2, "bob", 64, start).unwrap();
+    let _c = join(&mut rooms2, "carl", 64, start).unwrap();
+    let d = join(&mut rooms2, "dave", 64, start).unwrap();
+    rename(&mut rooms2, &d, "dan", start).unwrap();
+    tick(&mut rooms2, start + Duration::from_secs(1));
+    let told = drain(&mut a);
+    assert!(told.contains("*** dan has joined lobby"), "{told}");
+    // And one departure keeps its reason.
+    leave(
+        &mut rooms,
+        &dave,
+        LeaveReason::Quit(Some("see you".into())),
+        start,
+    );
+    tick(&mut rooms, start + Duration::from_secs(3));
+    assert!(drain(&mut ann).contains("*** dave has quit (see you)"));
 }

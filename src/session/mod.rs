@@ -666,7 +666,7 @@ mod tests {
             let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
             let (stream, _) = listener.accept().await.expect("accept");
             let room = crate::names::RoomName::parse("lobby").expect("room");
-            let (rooms, _task) = crate::rooms::spawn(room);
+            let (rooms, _task) = crate::rooms::spawn(room, 100);
             let ctx = std::sync::Arc::new(super::Context {
                 config: crate::Config::default(),
                 rooms,
