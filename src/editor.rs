@@ -24,6 +24,18 @@
 //! must show into a caller's buffer. Every finished line has been through
 //! [`crate::sanitize::sanitize`].
 //!
+//! The screen as the editor pictures it (server mode): the prompt starts a
+//! row, and the prompt and the line follow it column after column, wrapping
+//! at the window width as the terminal wraps them; except that a terminal
+//! (xterm, tmux, VTE) never starts a wide character in a row's last column:
+//! it leaves that cell and starts the character on the next row. That
+//! blank is a bit on the cluster after it (`Cluster::pad`), kept up to
+//! date as text is typed at the end and the cursor moves (a step costs the
+//! same as without it), and worked out for the whole line only where the
+//! line is drawn whole anyway: at the flush, and when the window width
+//! changes ([`Editor::set_width`], which also says what a resize does to a
+//! line already on screen).
+//!
 //! Bounded work and output per byte typed: the line's grapheme clusters and
 //! their widths are kept as they are typed (a cluster is judged within
 //! itself, at most [`MAX_CLUSTER_BYTES`]), so an erase costs the size of
@@ -181,22 +193,59 @@ impl Recalled {
 struct Cluster {
     /// Its length in bytes (at most `MAX_CLUSTER_BYTES` and one character).
     len: u8,
-    /// Columns it takes on screen (at most two per character).
-    width: u8,
+    /// Columns it takes on screen (at most two per character, so under
+    /// 128), and in the top bit [`PAD`]. Read through `width()` and
+    /// `pad()`.
+    cols: u8,
 }
+
+/// `Cluster::cols`' top bit: the cluster starts a column later than the
+/// one before it ends, on the next row, because it is wide and would have
+/// started in a row's last column, which a terminal leaves blank (xterm,
+/// tmux, VTE). Where pads fall depends on the prompt and the window width,
+/// so the bits are worked out again wherever the line is drawn whole
+/// (`Editor::lay_out`), and kept up to date when typing at the end.
+const PAD: u8 = 0x80;
 
 impl Cluster {
     /// A cluster of `text`, which is within the bounds above.
     fn of(text: &str) -> Cluster {
         Cluster {
             len: u8::try_from(text.len()).unwrap_or(u8::MAX),
-            width: u8::try_from(text.width()).unwrap_or(u8::MAX),
+            cols: u8::try_from(text.width()).map_or(!PAD, |width| width.min(!PAD)),
+        }
+    }
+
+    /// Columns it takes on screen.
+    fn width(self) -> usize {
+        usize::from(self.cols & !PAD)
+    }
+
+    /// The blank column before it (1), if it has one (see [`PAD`]).
+    fn pad(self) -> usize {
+        usize::from(self.cols >> 7)
+    }
+
+    /// It, with or without the blank column before it.
+    fn padded(self, pad: bool) -> Cluster {
+        Cluster {
+            len: self.len,
+            cols: self.cols & !PAD | if pad { PAD } else { 0 },
         }
     }
 }
 
+/// Whether a cluster `width` columns wide that would start `pos` columns
+/// after the prompt's start (which starts a row) starts on the next row
+/// instead, a column later: it is wide and `pos` is a row's last column
+/// (see [`PAD`]). On a window one column wide nothing is moved: a wide
+/// character fits nowhere.
+fn pads_at(pos: usize, width: usize, columns: usize) -> bool {
+    width >= 2 && columns >= 2 && pos % columns == columns - 1
+}
+
 /// Where the cursor is when Left or Home moved it inside the line (server
-/// mode): what is before it, counted three ways so that moving and
+/// mode): what is before it, counted four ways so that moving and
 /// editing there cost what they touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Inside {
@@ -206,6 +255,11 @@ struct Inside {
     byte: usize,
     /// Their columns.
     col: usize,
+    /// The blank columns before them and before the cluster after the
+    /// cursor, which the cursor stands on (see [`PAD`]): on screen the
+    /// cursor is `col + pads` after the prompt. An edit inside the line
+    /// leaves this as it was, and the redraw it causes counts it again.
+    pads: usize,
 }
 
 /// One connection's line discipline. See the module docs.
@@ -221,10 +275,15 @@ pub struct Editor {
     clusters: Vec<Cluster>,
     /// The sum of the clusters' widths: the typed text's columns.
     line_width: usize,
+    /// The clusters' pads (see [`PAD`]): on screen the line takes
+    /// `line_width + pads` columns. Exact while the line is on screen;
+    /// after an edit that lifted it, counted again when it is drawn.
+    pads: usize,
     /// The cursor, if it is not at the line's end (where typing appends,
     /// the common case, which stays as cheap as it was).
     inside: Option<Inside>,
-    /// The prompt's columns, measured when it is set.
+    /// The prompt's columns on screen, measured when it or the window
+    /// width is set (pads included, as for the line).
     prompt_width: usize,
     /// Server mode: the prompt and typed text were lifted off the screen and
     /// are drawn again by the next [`Editor::flush`] or
@@ -287,6 +346,7 @@ impl Editor {
             line: String::new(),
             clusters: Vec::new(),
             line_width: 0,
+            pads: 0,
             inside: None,
             prompt_width: 0,
             cleared: false,
@@ -407,10 +467,46 @@ impl Editor {
     }
 
     /// The client's window width in columns (from NAWS); 0 is ignored.
-    pub fn set_width(&mut self, columns: u16) {
-        if columns > 0 {
-            self.width = usize::from(columns);
+    ///
+    /// In server mode a half-typed line on screen is lifted (into `out`)
+    /// and drawn again at the next flush, laid out for the new width
+    /// (rows break at other places, wide characters' pads move), unless
+    /// it fits in the first row at both widths, where nothing moved. How
+    /// far up the prompt now starts depends on the terminal: one that
+    /// reflows (tmux, VTE, kitty, iTerm2, Windows Terminal) joined the
+    /// line's rows and wrapped them again at the new width, moving the
+    /// cursor with its text, so the prompt is as many rows up as a line
+    /// drawn at the new width; one that does not (xterm, PuTTY, the Linux
+    /// console) left every row where it was, cut or widened, so the prompt
+    /// is as many rows up as before. Going up too far would erase lines of
+    /// chat above the prompt; so the lift goes up the fewer of the two.
+    /// That is exact on a reflowing terminal when the window widens and
+    /// on the other kind when it narrows; otherwise the line's first rows
+    /// stay above its new drawing, a stale copy, and nothing else is lost.
+    pub fn set_width(&mut self, columns: u16, out: &mut BytesMut) {
+        let columns = usize::from(columns);
+        if columns == 0 || columns == self.width {
+            return;
         }
+        let shown = (self.mode == Mode::Server && !self.cleared).then(|| {
+            let rows_up = self.row_of(self.cursor_pos(), self.inside.is_none());
+            (self.shown_width(), rows_up)
+        });
+        let old = std::mem::replace(&mut self.width, columns);
+        self.measure_prompt();
+        let Some((shown, old_rows_up)) = shown else {
+            // Not on screen: laid out when it is drawn.
+            return;
+        };
+        if shown < old.min(columns) {
+            // Within the first row, short of its end, at either width:
+            // no row breaks and no pads, before or after.
+            return;
+        }
+        self.lay_out();
+        let new_rows_up = self.row_of(self.cursor_pos(), self.inside.is_none());
+        self.cleared = true;
+        lift(old_rows_up.min(new_rows_up), out);
     }
 
     /// Replaces the prompt and shows it. In client mode the prompt is written
@@ -423,13 +519,13 @@ impl Editor {
                 self.clear_input_area(out);
                 self.prompt.clear();
                 self.prompt.push_str(prompt);
-                self.prompt_width = prompt.width();
+                self.measure_prompt();
                 self.flush(out);
             }
             Mode::Client => {
-                self.prompt_width = prompt.width();
                 self.prompt.clear();
                 self.prompt.push_str(prompt);
+                self.measure_prompt();
                 self.charset.encode(prompt, out);
                 self.prompt_open = !prompt.is_empty();
             }
@@ -673,6 +769,8 @@ impl Editor {
         self.line = shown.text;
         self.clusters = shown.clusters;
         self.line_width = shown.width;
+        // Its pads are counted when it is drawn, at the flush.
+        self.pads = 0;
         self.inside = None;
     }
 
@@ -684,6 +782,7 @@ impl Editor {
             width: self.line_width,
         };
         self.line_width = 0;
+        self.pads = 0;
         self.inside = None;
         taken
     }
@@ -693,6 +792,7 @@ impl Editor {
         // Given back rather than cleared: an idle connection keeps none.
         self.clusters = Vec::new();
         self.line_width = 0;
+        self.pads = 0;
         self.inside = None;
     }
 
@@ -843,22 +943,24 @@ impl Editor {
         while byte > start {
             first -= 1;
             byte -= usize::from(self.clusters[first].len);
-            col -= usize::from(self.clusters[first].width);
+            col -= self.clusters[first].width();
         }
         if byte != start {
             return false;
         }
         self.clear_input_area(out);
         let new: Vec<Cluster> = text.graphemes(true).map(Cluster::of).collect();
-        let added: usize = new.iter().map(|c| usize::from(c.width)).sum();
+        let added: usize = new.iter().map(|c| c.width()).sum();
         let count = new.len();
         self.clusters.splice(first..at.cluster, new);
         self.line.replace_range(start..at.byte, text);
         self.line_width = self.line_width - (at.col - col) + added;
+        // Pads as they were: the redraw this causes counts them again.
         let cursor = Inside {
             cluster: first + count,
             byte: start + text.len(),
             col: col + added,
+            pads: at.pads,
         };
         self.inside = (cursor.cluster < self.clusters.len()).then_some(cursor);
         self.join_at_cursor();
@@ -886,6 +988,7 @@ impl Editor {
             cluster: self.clusters.len(),
             byte: self.line.len(),
             col: self.line_width,
+            pads: self.pads,
         })
     }
 
@@ -895,10 +998,15 @@ impl Editor {
         let Some(before) = at.cluster.checked_sub(1).map(|i| self.clusters[i]) else {
             return;
         };
+        // The cursor stood on the cluster after it, and that one's pad
+        // is now after the cursor.
+        let leaving = self.clusters.get(at.cluster).map_or(0, |c| c.pad());
         let to = Inside {
             cluster: at.cluster - 1,
             byte: at.byte - usize::from(before.len),
-            col: at.col - usize::from(before.width),
+            col: at.col - before.width(),
+            // Only off while the line is lifted, when it is counted again.
+            pads: at.pads.saturating_sub(leaving),
         };
         self.set_cursor(Some(to), out);
     }
@@ -912,19 +1020,21 @@ impl Editor {
         let to = Inside {
             cluster: at.cluster + 1,
             byte: at.byte + usize::from(next.len),
-            col: at.col + usize::from(next.width),
+            col: at.col + next.width(),
+            pads: at.pads + self.clusters.get(at.cluster + 1).map_or(0, |c| c.pad()),
         };
         self.set_cursor((to.cluster < self.clusters.len()).then_some(to), out);
     }
 
     /// Home (or ^A): the line's start.
     fn home(&mut self, out: &mut BytesMut) {
-        let to = Inside {
+        let to = self.clusters.first().map(|first| Inside {
             cluster: 0,
             byte: 0,
             col: 0,
-        };
-        self.set_cursor((!self.clusters.is_empty()).then_some(to), out);
+            pads: first.pad(),
+        });
+        self.set_cursor(to, out);
     }
 
     /// End (or ^E): the line's end.
@@ -940,7 +1050,7 @@ impl Editor {
             return;
         }
         let from = self.cursor_pos();
-        let target = self.prompt_width + to.map_or(self.line_width, |i| i.col);
+        let target = to.map_or(self.shown_width(), |i| self.prompt_width + i.col + i.pads);
         if to.is_none() && target.is_multiple_of(self.width) && target > 0 {
             // The end of a full row, where a terminal's cursor waits after
             // drawing and no cursor movement can put it: drawn again.
@@ -964,9 +1074,10 @@ impl Editor {
         }
     }
 
-    /// Columns from the prompt's start to the cursor.
+    /// Columns from the prompt's start to the cursor, on screen.
     fn cursor_pos(&self) -> usize {
-        self.prompt_width + self.inside.map_or(self.line_width, |i| i.col)
+        self.inside
+            .map_or(self.shown_width(), |i| self.prompt_width + i.col + i.pads)
     }
 
     /// Writes the moves that take the terminal's cursor from row
@@ -993,7 +1104,7 @@ impl Editor {
         let Some(at) = self.inside.take() else {
             return false;
         };
-        let from_row = (self.prompt_width + at.col) / self.width;
+        let from_row = (self.prompt_width + at.col + at.pads) / self.width;
         let end = self.shown_width();
         if end > 0 && end.is_multiple_of(self.width) {
             self.move_screen_cursor(from_row, end - self.width, out);
@@ -1021,15 +1132,14 @@ impl Editor {
         });
         if let Some((i, before, whole)) = joined {
             self.clusters[i] = whole;
-            self.line_width =
-                self.line_width - usize::from(before.width) + usize::from(whole.width);
-            at.col = at.col - usize::from(before.width) + usize::from(whole.width);
+            self.line_width = self.line_width - before.width() + whole.width();
+            at.col = at.col - before.width() + whole.width();
         } else {
             let new = Cluster::of(&self.line[at.byte..at.byte + added]);
             self.clusters.insert(at.cluster, new);
-            self.line_width += usize::from(new.width);
+            self.line_width += new.width();
             at.cluster += 1;
-            at.col += usize::from(new.width);
+            at.col += new.width();
         }
         at.byte += added;
         self.inside = Some(at);
@@ -1058,11 +1168,9 @@ impl Editor {
         let whole = Cluster::of(text);
         self.clusters[at.cluster - 1] = whole;
         self.clusters.remove(at.cluster);
-        self.line_width = self.line_width + usize::from(whole.width)
-            - usize::from(before.width)
-            - usize::from(after.width);
+        self.line_width = self.line_width + whole.width() - before.width() - after.width();
         at.byte += usize::from(after.len);
-        at.col = at.col + usize::from(whole.width) - usize::from(before.width);
+        at.col = at.col + whole.width() - before.width();
         self.inside = (at.cluster < self.clusters.len()).then_some(at);
     }
 
@@ -1075,11 +1183,12 @@ impl Editor {
         let gone = self.clusters.remove(i);
         let start = at.byte - usize::from(gone.len);
         self.line.replace_range(start..at.byte, "");
-        self.line_width -= usize::from(gone.width);
+        self.line_width -= gone.width();
         self.inside = Some(Inside {
             cluster: i,
             byte: start,
-            col: at.col - usize::from(gone.width),
+            col: at.col - gone.width(),
+            pads: at.pads,
         });
         self.join_at_cursor();
     }
@@ -1093,7 +1202,7 @@ impl Editor {
         let gone = self.clusters.remove(at.cluster);
         self.line
             .replace_range(at.byte..at.byte + usize::from(gone.len), "");
-        self.line_width -= usize::from(gone.width);
+        self.line_width -= gone.width();
         if at.cluster == self.clusters.len() {
             self.inside = None;
         } else {
@@ -1115,8 +1224,8 @@ impl Editor {
             first -= 1;
             let gone = self.clusters[first];
             start -= usize::from(gone.len);
-            col -= usize::from(gone.width);
-            self.line_width -= usize::from(gone.width);
+            col -= gone.width();
+            self.line_width -= gone.width();
         }
         self.clusters.drain(first..at.cluster);
         self.line.replace_range(keep..at.byte, "");
@@ -1126,14 +1235,14 @@ impl Editor {
             let from = start - usize::from(cut_from.len);
             let cut = Cluster::of(&self.line[from..keep]);
             self.clusters[first - 1] = cut;
-            self.line_width =
-                self.line_width - usize::from(cut_from.width) + usize::from(cut.width);
-            col = col - usize::from(cut_from.width) + usize::from(cut.width);
+            self.line_width = self.line_width - cut_from.width() + cut.width();
+            col = col - cut_from.width() + cut.width();
         }
         self.inside = Some(Inside {
             cluster: first,
             byte: keep,
             col,
+            pads: at.pads,
         });
         self.join_at_cursor();
     }
@@ -1165,6 +1274,9 @@ impl Editor {
             self.insert_inside(at, c);
             return;
         }
+        // Where the line ends on screen: whether a wide cluster there
+        // has a pad is known at once (exact while the line is shown).
+        let end = self.shown_width();
         let at = self.line.len();
         self.line.push(c);
         if let Some(last) = self.clusters.last_mut()
@@ -1178,15 +1290,21 @@ impl Editor {
             let mut cursor = GraphemeCursor::new(usize::from(last.len), text.len(), true);
             if cursor.is_boundary(text, 0) == Ok(false) {
                 let joined = Cluster::of(text);
-                self.line_width =
-                    self.line_width - usize::from(last.width) + usize::from(joined.width);
-                *last = joined;
+                // Its width may change, and with it its pad: counted from
+                // where it starts, as a redraw would.
+                let from = end.saturating_sub(last.width() + last.pad());
+                let pad = pads_at(from, joined.width(), self.width);
+                self.pads = self.pads.saturating_sub(last.pad()) + usize::from(pad);
+                self.line_width = self.line_width - last.width() + joined.width();
+                *last = joined.padded(pad);
                 return;
             }
         }
         let cluster = Cluster::of(&self.line[at..]);
-        self.line_width += usize::from(cluster.width);
-        self.clusters.push(cluster);
+        let pad = pads_at(end, cluster.width(), self.width);
+        self.pads += usize::from(pad);
+        self.line_width += cluster.width();
+        self.clusters.push(cluster.padded(pad));
     }
 
     /// Combining marks at the end of the line, i.e. on the last grapheme
@@ -1208,18 +1326,20 @@ impl Editor {
         let Some(last) = self.clusters.pop() else {
             return;
         };
-        let columns = usize::from(last.width);
+        let columns = last.width();
         let cursor = self.shown_width();
         if columns > 0 && cursor % self.width <= columns {
             // The erase would cross a row boundary, which backspace cannot do
             // on most terminals, or land exactly on a row start, where the
             // cursor would sit at column 0 of the lower row while a full row
             // leaves it pending at the end of the upper one: draw the line
-            // again so the screen and the width model agree.
+            // again so the screen and the width model agree. A wide
+            // cluster with a pad starts a row, so it always lands here.
             self.clear_input_area(out);
         }
         self.line.truncate(self.line.len() - usize::from(last.len));
         self.line_width -= columns;
+        self.pads = self.pads.saturating_sub(last.pad());
         if self.cleared {
             return;
         }
@@ -1255,7 +1375,7 @@ impl Editor {
             .clusters
             .pop_if(|last| end - usize::from(last.len) >= keep)
         {
-            self.line_width -= usize::from(last.width);
+            self.line_width -= last.width();
             end -= usize::from(last.len);
         }
         self.line.truncate(keep);
@@ -1265,14 +1385,15 @@ impl Editor {
         {
             let start = end - usize::from(last.len);
             let cut = Cluster::of(&self.line[start..]);
-            self.line_width = self.line_width - usize::from(last.width) + usize::from(cut.width);
+            self.line_width = self.line_width - last.width() + cut.width();
             *last = cut;
         }
     }
 
-    /// Columns taken by the prompt and the typed text.
+    /// Columns taken on screen by the prompt and the typed text, pads
+    /// included.
     fn shown_width(&self) -> usize {
-        self.prompt_width + self.line_width
+        self.prompt_width + self.line_width + self.pads
     }
 
     /// Moves to the start of the prompt and erases to the end of the
@@ -1286,15 +1407,47 @@ impl Editor {
         if shown == 0 {
             return;
         }
-        let rows_up = self.row_of(self.cursor_pos(), self.inside.is_none());
-        out.put_u8(b'\r');
-        if rows_up > 0 {
-            out.put_slice(format!("\x1b[{rows_up}A").as_bytes());
-        }
-        out.put_slice(b"\x1b[J");
+        lift(self.row_of(self.cursor_pos(), self.inside.is_none()), out);
     }
 
-    fn draw_input_area(&self, out: &mut BytesMut) {
+    /// Where the line's rows break (its clusters' pads, see [`PAD`]) for
+    /// the prompt and window width as they are now, and the cursor's
+    /// count of them. Costs the line's length: done where the line is
+    /// drawn whole anyway (once a flush), or the window width changed.
+    fn lay_out(&mut self) {
+        let mut pos = self.prompt_width;
+        let mut pads = 0;
+        let mut cursor_pads = 0;
+        let cursor = self.inside.map(|at| at.cluster);
+        for (i, cluster) in self.clusters.iter_mut().enumerate() {
+            let pad = pads_at(pos, cluster.width(), self.width);
+            *cluster = cluster.padded(pad);
+            pads += usize::from(pad);
+            pos += usize::from(pad) + cluster.width();
+            if Some(i) == cursor {
+                cursor_pads = pads;
+            }
+        }
+        self.pads = pads;
+        if let Some(at) = &mut self.inside {
+            at.pads = cursor_pads;
+        }
+    }
+
+    /// The prompt's columns on screen at the window width, by the same
+    /// rule as the line's (a wide character does not start in the last
+    /// column).
+    fn measure_prompt(&mut self) {
+        let mut pos = 0;
+        for grapheme in self.prompt.graphemes(true) {
+            let width = grapheme.width();
+            pos += usize::from(pads_at(pos, width, self.width)) + width;
+        }
+        self.prompt_width = pos;
+    }
+
+    fn draw_input_area(&mut self, out: &mut BytesMut) {
+        self.lay_out();
         self.charset.encode(&self.prompt, out);
         self.charset.encode(&self.line, out);
         if self.inside.is_some() {
@@ -1302,6 +1455,16 @@ impl Editor {
             self.move_screen_cursor(end_row, self.cursor_pos(), out);
         }
     }
+}
+
+/// Takes the terminal's cursor `rows_up` rows up to the start of a row and
+/// erases from there to the end of the screen.
+fn lift(rows_up: usize, out: &mut BytesMut) {
+    out.put_u8(b'\r');
+    if rows_up > 0 {
+        out.put_slice(format!("\x1b[{rows_up}A").as_bytes());
+    }
+    out.put_slice(b"\x1b[J");
 }
 
 /// BS or DEL: an erasure in a line the client sends whole.
@@ -1421,7 +1584,7 @@ mod tests {
     #[test]
     fn a_wrapped_line_is_cleared_from_its_first_row() {
         let mut editor = Editor::new(Mode::Server, limits());
-        editor.set_width(10);
+        editor.set_width(10, &mut BytesMut::new());
         let mut out = BytesMut::new();
         editor.input(b"0123456789abcde", &mut out);
         out.clear();
@@ -1432,7 +1595,7 @@ mod tests {
     #[test]
     fn backspacing_onto_a_row_start_redraws_from_the_first_row() {
         let mut editor = Editor::new(Mode::Server, limits());
-        editor.set_width(10);
+        editor.set_width(10, &mut BytesMut::new());
         let mut out = BytesMut::new();
         editor.input(b"0123456789a", &mut out);
         out.clear();
@@ -1450,10 +1613,16 @@ mod tests {
 
     /// A server-mode editor with the prompt "> ", and the screen cleared.
     fn prompted(width: u16) -> (Editor, BytesMut) {
+        prompted_with(width, "> ")
+    }
+
+    /// A server-mode editor `width` columns wide showing `prompt`, and the
+    /// screen cleared.
+    fn prompted_with(width: u16, prompt: &str) -> (Editor, BytesMut) {
         let mut editor = Editor::new(Mode::Server, limits());
-        editor.set_width(width);
         let mut out = BytesMut::new();
-        editor.set_prompt("> ", &mut out);
+        editor.set_width(width, &mut out);
+        editor.set_prompt(prompt, &mut out);
         out.clear();
         (editor, out)
     }
@@ -1679,19 +1848,30 @@ mod tests {
         assert_eq!(editor.end_of_line(&mut out).text, "abc");
     }
 
-    /// A terminal, as far as the editor drives one (xterm's behaviour):
-    /// characters by display width, a wide one that does not fit wraps
-    /// early, a full row leaves the cursor waiting at its last column;
-    /// CR, LF, BS, `ESC [ n A/B/C`, `ESC [ J`.
+    /// A terminal, as far as the editor drives one (xterm's and tmux's
+    /// behaviour, checked against tmux 3): characters by display width; a
+    /// full row leaves the cursor waiting at its last column, and the next
+    /// character wraps; a wide character that would start in the last
+    /// column leaves that cell as it was (tmux does not blank it, so a
+    /// stale character there would show) and goes to the start of the next
+    /// row; overwriting half of a wide character blanks its other half;
+    /// CR, LF, BS, `ESC [ n A/B/C`, `ESC [ J`. A resize either reflows the
+    /// rows that wrapped (tmux, VTE) or cuts every row (xterm).
     struct Terminal {
         width: usize,
         /// Cells: `None` never written or erased; a wide character's
         /// second cell holds an empty string.
         rows: Vec<Vec<Option<String>>>,
+        /// Per row: it wrapped onto the next one after this many cells (a
+        /// wide character's early wrap leaves the last one out), as tmux
+        /// records for reflowing.
+        wraps: Vec<Option<usize>>,
         row: usize,
         col: usize,
         /// At the last column of a full row: the next character wraps.
         waiting: bool,
+        /// Where the last character with a width was put.
+        placed: (usize, usize),
     }
 
     impl Terminal {
@@ -1699,15 +1879,18 @@ mod tests {
             Terminal {
                 width,
                 rows: vec![vec![None; width]],
+                wraps: vec![None],
                 row: 0,
                 col: 0,
                 waiting: false,
+                placed: (0, 0),
             }
         }
 
         fn cell(&mut self, row: usize, col: usize) -> &mut Option<String> {
             while self.rows.len() <= row {
                 self.rows.push(vec![None; self.width]);
+                self.wraps.push(None);
             }
             &mut self.rows[row][col]
         }
@@ -1718,7 +1901,12 @@ mod tests {
             while let Some(c) = chars.next() {
                 match c {
                     '\r' => (self.col, self.waiting) = (0, false),
-                    '\n' => (self.row, self.waiting) = (self.row + 1, false),
+                    '\n' => {
+                        // An explicit line feed: the row did not wrap.
+                        self.cell(self.row, 0);
+                        self.wraps[self.row] = None;
+                        (self.row, self.waiting) = (self.row + 1, false);
+                    }
                     '\x08' => (self.col, self.waiting) = (self.col.saturating_sub(1), false),
                     '\x07' => {}
                     '\x1b' => {
@@ -1738,6 +1926,14 @@ mod tests {
                                     *self.cell(self.row, col) = None;
                                 }
                                 self.rows.truncate(self.row + 1);
+                                self.wraps.truncate(self.row + 1);
+                                // tmux: the row no longer runs on, and
+                                // erasing a whole row ends the one above's
+                                // wrap into it too.
+                                self.wraps[self.row] = None;
+                                if self.col == 0 && self.row > 0 {
+                                    self.wraps[self.row - 1] = None;
+                                }
                             }
                             other => panic!("unexpected escape {other:?}"),
                         }
@@ -1756,21 +1952,33 @@ mod tests {
                 } else {
                     (self.row, self.col - 1)
                 };
-                let (row, col) = match self.rows[row][col] {
-                    Some(ref s) if s.is_empty() && col > 0 => (row, col - 1),
+                let (row, col) = match self.cell(row, col) {
+                    Some(s) if s.is_empty() && col > 0 => (row, col - 1),
                     _ => (row, col),
                 };
                 self.cell(row, col).get_or_insert_default().push(c);
                 return;
             }
             if self.waiting || self.col + width > self.width {
+                let used = if self.waiting { self.width } else { self.col };
+                self.cell(self.row, 0);
+                self.wraps[self.row] = Some(used);
                 (self.row, self.col, self.waiting) = (self.row + 1, 0, false);
             }
-            *self.cell(self.row, self.col) = Some(c.to_string());
-            if width == 2 {
-                *self.cell(self.row, self.col + 1) = Some(String::new());
+            let (row, col) = (self.row, self.col);
+            // Half of a wide character overwritten: the other half blanks.
+            if col > 0 && self.cell(row, col).as_deref() == Some("") {
+                *self.cell(row, col - 1) = Some(" ".into());
             }
-            if self.col + width >= self.width {
+            if col + width < self.width && self.cell(row, col + width).as_deref() == Some("") {
+                *self.cell(row, col + width) = Some(" ".into());
+            }
+            *self.cell(row, col) = Some(c.to_string());
+            if width == 2 {
+                *self.cell(row, col + 1) = Some(String::new());
+            }
+            self.placed = (row, col);
+            if col + width >= self.width {
                 (self.col, self.waiting) = (self.width - 1, true);
             } else {
                 self.col += width;
@@ -1785,6 +1993,126 @@ mod tests {
                 .flatten()
                 .map(String::as_str)
                 .collect()
+        }
+
+        /// The rows from `row` down as they look: a blank for an erased
+        /// or unwritten cell as for a space, blanks at a row's end and
+        /// blank rows at the end left out.
+        fn looks_from(&self, row: usize) -> Vec<String> {
+            let mut looks: Vec<String> = self.rows[row.min(self.rows.len())..]
+                .iter()
+                .map(|cells| {
+                    let text: String = cells
+                        .iter()
+                        .map(|cell| cell.as_deref().unwrap_or(" "))
+                        .collect();
+                    text.trim_end().to_owned()
+                })
+                .collect();
+            while looks.last().is_some_and(String::is_empty) {
+                looks.pop();
+            }
+            looks
+        }
+
+        /// The last row that starts with `>`: where the prompt is (typed
+        /// text in these tests never holds a `>`).
+        fn prompt_row(&self) -> Option<usize> {
+            self.rows
+                .iter()
+                .rposition(|cells| cells[0].as_deref() == Some(">"))
+        }
+
+        /// The window became `width` columns wide. Reflowing (tmux, VTE,
+        /// kitty): the rows that wrapped are joined into their lines again
+        /// (less a wide character's blank cell) and wrapped at the new
+        /// width, the cursor kept at its place in the text. Not reflowing
+        /// (xterm, PuTTY): every row is cut or widened where it is, the
+        /// cursor kept on its row.
+        fn resize(&mut self, width: usize, reflow: bool) {
+            if width == self.width {
+                // The height changed, which these tests leave out.
+                return;
+            }
+            let height = self.rows.len().max(self.row + 1);
+            self.cell(height - 1, 0);
+            if !reflow {
+                for cells in &mut self.rows {
+                    // A wide character cut in half goes.
+                    if width < cells.len() && cells[width].as_deref() == Some("") {
+                        cells[width - 1] = None;
+                    }
+                    cells.resize(width, None);
+                }
+                self.wraps.iter_mut().for_each(|wrap| *wrap = None);
+                (self.width, self.col, self.waiting) = (width, self.col.min(width - 1), false);
+                return;
+            }
+            // The lines as the text was written, and where the cursor is
+            // in the one it is in.
+            let mut lines: Vec<(Vec<Option<String>>, Option<usize>)> = Vec::new();
+            let mut cells = Vec::new();
+            let mut cursor = None;
+            for row in 0..height {
+                let used = self.wraps[row].unwrap_or_else(|| {
+                    self.rows[row]
+                        .iter()
+                        .rposition(Option::is_some)
+                        .map_or(0, |last| last + 1)
+                });
+                if row == self.row {
+                    cursor = Some(cells.len() + self.col + usize::from(self.waiting));
+                }
+                cells.extend(self.rows[row][..used].iter().cloned());
+                if self.wraps[row].is_none() {
+                    lines.push((std::mem::take(&mut cells), cursor.take()));
+                }
+            }
+            if !cells.is_empty() || cursor.is_some() {
+                lines.push((cells, cursor));
+            }
+            let mut resized = Terminal::new(width);
+            resized.rows.clear();
+            resized.wraps.clear();
+            for (mut cells, cursor) in lines {
+                if let Some(at) = cursor {
+                    cells.resize(cells.len().max(at), None);
+                }
+                let (mut row, mut col) = (resized.rows.len(), 0usize);
+                resized.cell(row, 0);
+                for (i, cell) in cells.iter().enumerate() {
+                    if cell.as_deref() == Some("") {
+                        if cursor == Some(i) {
+                            (resized.row, resized.col) = (row, col.saturating_sub(1));
+                        }
+                        continue;
+                    }
+                    let wide = cells
+                        .get(i + 1)
+                        .is_some_and(|next| next.as_deref() == Some(""));
+                    let cell_width = if wide { 2 } else { 1 };
+                    if col + cell_width > width {
+                        resized.wraps[row] = Some(col);
+                        (row, col) = (row + 1, 0);
+                    }
+                    if cursor == Some(i) {
+                        (resized.row, resized.col, resized.waiting) = (row, col, false);
+                    }
+                    *resized.cell(row, col) = cell.clone();
+                    if wide {
+                        *resized.cell(row, col + 1) = Some(String::new());
+                    }
+                    col += cell_width;
+                }
+                if cursor == Some(cells.len()) {
+                    (resized.row, resized.col, resized.waiting) = if col == width {
+                        (row, width - 1, true)
+                    } else {
+                        (row, col, false)
+                    };
+                }
+            }
+            *self = resized;
         }
     }
 
@@ -1957,47 +2285,317 @@ mod tests {
         );
     }
 
+    /// How the terminal looks: its rows (see `Terminal::looks_from`) and
+    /// where its cursor is.
+    fn looks(terminal: &Terminal) -> (Vec<String>, (usize, usize)) {
+        (terminal.looks_from(0), (terminal.row, terminal.col))
+    }
+
+    /// A line from the room arrives, and goes around the typed one.
+    fn incoming(editor: &mut Editor, terminal: &mut Terminal, line: &str) {
+        let mut out = BytesMut::new();
+        editor.begin_output(&mut out);
+        out.put_slice(line.as_bytes());
+        out.put_slice(b"\r\n");
+        editor.end_output(&mut out);
+        terminal.feed(&out);
+    }
+
+    /// The window becomes `columns` wide: the terminal reflows its rows
+    /// or not, then NAWS tells the editor, then the session flushes.
+    fn resize(editor: &mut Editor, terminal: &mut Terminal, columns: u16, reflow: bool) {
+        terminal.resize(usize::from(columns), reflow);
+        let mut out = BytesMut::new();
+        editor.set_width(columns, &mut out);
+        editor.flush(&mut out);
+        terminal.feed(&out);
+    }
+
+    // "> abc" takes five of six columns in the tests below: a wide
+    // character typed next does not fit in the last one, which the
+    // terminal leaves blank, and starts the next row.
+
+    #[test]
+    fn a_wide_character_that_would_start_in_a_rows_last_column_starts_the_next_row() {
+        let (mut editor, mut terminal) = terminal_after(6, &[b"abc"]);
+        // Only the echo: the terminal puts it on the next row itself.
+        assert_eq!(read(&mut editor, "李".as_bytes()), "李");
+        terminal.feed("李".as_bytes());
+        assert_eq!(
+            looks(&terminal),
+            (vec!["> abc".into(), "李".into()], (1, 2))
+        );
+        // The row after it fills up, the next one starts: a redraw (^L)
+        // lifts all three rows, from the prompt's.
+        terminal.feed(read(&mut editor, b"defgh\x0c").as_bytes());
+        assert_eq!(
+            looks(&terminal),
+            (vec!["> abc".into(), "李defg".into(), "h".into()], (2, 1))
+        );
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "abc李defgh");
+    }
+
+    #[test]
+    fn one_backspace_erases_a_wide_character_that_started_a_row_and_its_blank() {
+        let (mut editor, mut terminal) = terminal_after(6, &["abc李defg".as_bytes()]);
+        // "李defg" fills the second row: the cursor waits at its end.
+        assert!(terminal.waiting);
+        terminal.feed(read(&mut editor, b"\x7f").as_bytes());
+        assert_eq!(
+            looks(&terminal),
+            (vec!["> abc".into(), "李def".into()], (1, 5))
+        );
+        terminal.feed(read(&mut editor, b"\x7f\x7f\x7f").as_bytes());
+        assert_eq!(
+            looks(&terminal),
+            (vec!["> abc".into(), "李".into()], (1, 2))
+        );
+        // One more, and the wide character goes, with the blank column
+        // before it: the cursor is back after the c.
+        terminal.feed(read(&mut editor, b"\x7f").as_bytes());
+        assert_eq!(looks(&terminal), (vec!["> abc".into()], (0, 5)));
+        terminal.feed(read(&mut editor, "雷!".as_bytes()).as_bytes());
+        assert_eq!(
+            looks(&terminal),
+            (vec!["> abc".into(), "雷!".into()], (1, 3))
+        );
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "abc雷!");
+    }
+
+    #[test]
+    fn left_right_home_and_end_step_over_a_wide_character_and_its_blank() {
+        let (mut editor, mut terminal) = terminal_after(6, &["abc李d".as_bytes()]);
+        let rows = vec!["> abc".to_string(), "李d".into()];
+        // The cursor stands on the character after it: on the d, on 李
+        // (at the next row's start, not on the blank), on the c.
+        for (key, at) in [
+            (&b"\x1b[D"[..], (1, 2)),
+            (b"\x1b[D", (1, 0)),
+            (b"\x1b[D", (0, 4)),
+            (b"\x1b[C", (1, 0)),
+            (b"\x1b[H", (0, 2)),
+            (b"\x1b[F", (1, 3)),
+            (b"\x01\x1b[C\x1b[C\x1b[C", (1, 0)),
+        ] {
+            terminal.feed(read(&mut editor, key).as_bytes());
+            assert_eq!(looks(&terminal), (rows.clone(), at), "after {key:?}");
+        }
+        // Typing there: "> abcX" fills the row, so 李 needs no blank.
+        terminal.feed(read(&mut editor, b"X").as_bytes());
+        assert_eq!(
+            looks(&terminal),
+            (vec!["> abcX".into(), "李d".into()], (1, 0))
+        );
+        // And taken out again, it has one.
+        terminal.feed(read(&mut editor, b"\x7f\x1b[C").as_bytes());
+        assert_eq!(looks(&terminal), (rows, (1, 2)));
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "abc李d");
+    }
+
+    #[test]
+    fn output_arriving_while_a_line_straddles_rows_lifts_all_of_it() {
+        let (mut editor, mut terminal) = terminal_after(6, &["abc李defgh".as_bytes()]);
+        incoming(&mut editor, &mut terminal, "*** hi");
+        let rows = vec!["*** hi".into(), "> abc".into(), "李defg".into(), "h".into()];
+        assert_eq!(looks(&terminal), (rows, (3, 1)));
+        // With the cursor inside, on 李.
+        terminal.feed(read(&mut editor, b"\x01\x1b[C\x1b[C\x1b[C").as_bytes());
+        incoming(&mut editor, &mut terminal, "*** ho");
+        let rows = vec![
+            "*** hi".into(),
+            "*** ho".into(),
+            "> abc".into(),
+            "李defg".into(),
+            "h".into(),
+        ];
+        assert_eq!(looks(&terminal), (rows, (3, 0)));
+    }
+
+    #[test]
+    fn up_recalls_a_line_that_straddles_rows_and_moves_in_it_exactly() {
+        let (mut editor, mut terminal) = terminal_after(6, &["abc李de\n".as_bytes(), b"x"]);
+        terminal.feed(read(&mut editor, b"\x1b[A").as_bytes());
+        let rows = vec!["> abc".to_string(), "李de".into()];
+        assert_eq!(looks(&terminal), (rows.clone(), (1, 4)));
+        terminal.feed(read(&mut editor, b"\x1b[D").as_bytes());
+        assert_eq!(looks(&terminal), (rows.clone(), (1, 3)), "on the e");
+        terminal.feed(read(&mut editor, b"\x1b[D\x1b[D").as_bytes());
+        assert_eq!(looks(&terminal), (rows, (1, 0)), "on 李");
+        // Down gives back the draft, and every row of the recalled line
+        // is lifted.
+        terminal.feed(read(&mut editor, b"\x1b[B").as_bytes());
+        assert_eq!(looks(&terminal), (vec!["> x".into()], (0, 3)));
+    }
+
+    #[test]
+    fn a_width_change_mid_line_draws_the_line_again_for_the_new_width() {
+        let line = "abc李defgh".as_bytes();
+        let before = |columns: u16| {
+            let (mut editor, mut terminal) = terminal_after(columns, &[b""]);
+            incoming(&mut editor, &mut terminal, "*** hi");
+            terminal.feed(read(&mut editor, line).as_bytes());
+            (editor, terminal)
+        };
+        let at_6 = vec![
+            "*** hi".to_string(),
+            "> abc".into(),
+            "李defg".into(),
+            "h".into(),
+        ];
+        // Exact where the terminal allows it: narrower on a terminal that
+        // cuts its rows (xterm), and wider on one that reflows them (tmux).
+        let (mut editor, mut terminal) = before(12);
+        resize(&mut editor, &mut terminal, 6, false);
+        assert_eq!(looks(&terminal), (at_6.clone(), (3, 1)));
+        let (mut editor, mut terminal) = before(6);
+        resize(&mut editor, &mut terminal, 12, true);
+        let at_12 = vec!["*** hi".to_string(), "> abc李defgh".into()];
+        assert_eq!(looks(&terminal), (at_12, (1, 11)));
+        assert!(terminal.waiting);
+        // Otherwise the line's first rows stay above its new drawing (it
+        // cannot know which kind of terminal it is, and lifting too far
+        // would erase the chat above): the chat line is never lost.
+        let (mut editor, mut terminal) = before(12);
+        resize(&mut editor, &mut terminal, 6, true);
+        let mut stale = at_6.clone();
+        stale.splice(1..1, ["> abc".to_string(), "李defg".into()]);
+        assert_eq!(looks(&terminal), (stale, (5, 1)));
+        let (mut editor, mut terminal) = before(6);
+        resize(&mut editor, &mut terminal, 12, false);
+        let mut stale = at_6[..3].to_vec();
+        stale.push("> abc李defgh".into());
+        assert_eq!(looks(&terminal), (stale, (3, 11)));
+        // Either way, the editor's picture is the new width's: moves and
+        // erases land where they should.
+        terminal.feed(read(&mut editor, b"\x7f\x01\x1b[C\x1b[C\x1b[C\x1b[3~").as_bytes());
+        let rows = terminal.looks_from(3);
+        assert_eq!(
+            (rows, (terminal.row, terminal.col)),
+            (vec!["> abcdefg".into()], (3, 5))
+        );
+        assert_eq!(editor.end_of_line(&mut BytesMut::new()).text, "abcdefg");
+    }
+
+    #[test]
+    fn a_width_change_while_the_line_fits_the_first_row_at_both_widths_writes_nothing() {
+        let (mut editor, _) = prompted(10);
+        read(&mut editor, "ab李".as_bytes());
+        let mut out = BytesMut::new();
+        editor.set_width(7, &mut out);
+        editor.set_width(40, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(read(&mut editor, b"\x1b[D"), "\r\x1b[4C");
+        // At 6 columns "> ab李" fills the row: drawn again, as a line that
+        // reaches a row's end may have wrapped differently.
+        editor.set_width(6, &mut out);
+        editor.flush(&mut out);
+        assert_eq!(&out[..], "\r\x1b[J> ab李\r\x1b[4C".as_bytes());
+    }
+
     mod properties {
         use super::super::*;
-        use super::{Terminal, prompted, read};
+        use super::{Terminal, prompted_with};
         use proptest::prelude::*;
 
         /// What happens to a connection between two flushes: a read of
-        /// typed keys, or a line from the room arriving.
+        /// typed keys, a line from the room arriving, or the window
+        /// resized (NAWS).
         #[derive(Debug, Clone)]
         enum Step {
             Read(Vec<u8>),
             Incoming,
+            Resize(u16),
         }
 
-        /// Keys: narrow text, a combining mark, every editing key, line
-        /// ends, incoming lines. (Wide characters are left out: a terminal
-        /// wraps one early at a row's last column, which the editor's
-        /// column count does not model; see the wide-character tests.)
+        /// Keys: narrow and wide text (CJK, an emoji), combining marks on
+        /// both, every editing key, line ends, incoming lines.
         fn steps() -> impl Strategy<Value = Vec<Step>> {
             let key = prop_oneof![
-                "[a-z ]{1,5}".prop_map(String::into_bytes),
-                Just("e\u{301}".as_bytes().to_vec()),
-                Just(b"\x7f".to_vec()),
-                Just(b"\x15".to_vec()),
-                Just(b"\x17".to_vec()),
-                Just(b"\x03".to_vec()),
-                Just(b"\x0c".to_vec()),
-                Just(b"\x1b[A".to_vec()),
-                Just(b"\x1bOB".to_vec()),
-                Just(b"\x1b[C".to_vec()),
-                Just(b"\x1b[D".to_vec()),
-                Just(b"\x1b[D".to_vec()),
-                Just(b"\x1b[H".to_vec()),
-                Just(b"\x05".to_vec()),
-                Just(b"\x1b[3~".to_vec()),
-                Just(b"\n".to_vec()),
+                3 => "[a-z ]{1,5}".prop_map(String::into_bytes),
+                2 => prop::sample::select(vec!["李", "雷", "🎉", "李\u{301}", "e\u{301}", "a李b"])
+                    .prop_map(|text| text.as_bytes().to_vec()),
+                1 => Just(b"\x7f".to_vec()),
+                1 => Just(b"\x15".to_vec()),
+                1 => Just(b"\x17".to_vec()),
+                1 => Just(b"\x03".to_vec()),
+                1 => Just(b"\x0c".to_vec()),
+                1 => Just(b"\x1b[A".to_vec()),
+                1 => Just(b"\x1bOB".to_vec()),
+                1 => Just(b"\x1b[C".to_vec()),
+                2 => Just(b"\x1b[D".to_vec()),
+                1 => Just(b"\x1b[H".to_vec()),
+                1 => Just(b"\x05".to_vec()),
+                1 => Just(b"\x1b[3~".to_vec()),
+                1 => Just(b"\n".to_vec()),
+                2 => Just(b"\t".to_vec()),
+                1 => Just(b"/w".to_vec()),
             ];
             let step = prop_oneof![
-                4 => prop::collection::vec(key, 1..4).prop_map(|k| Step::Read(k.concat())),
-                1 => Just(Step::Incoming),
+                8 => prop::collection::vec(key, 1..4).prop_map(|k| Step::Read(k.concat())),
+                2 => Just(Step::Incoming),
+                1 => prop_oneof![5u16..13, 4u16..30].prop_map(Step::Resize),
             ];
             prop::collection::vec(step, 0..40)
+        }
+
+        /// One read as the session handles it: each piece up to a line end
+        /// typed, a Tab's completions found (nicks with wide characters,
+        /// or command names) and given, the line ended; then the flush.
+        fn read_completing(editor: &mut Editor, bytes: &[u8]) -> Vec<u8> {
+            let mut out = BytesMut::new();
+            for piece in bytes.split_inclusive(|&b| b == b'\n') {
+                let (text, end) = match piece.split_last() {
+                    Some((b'\n', text)) => (text, true),
+                    _ => (piece, false),
+                };
+                editor.input(text, &mut out);
+                if let Some(ask) = editor.take_completion() {
+                    let offered = if ask.is_command() {
+                        crate::command::complete_name(&ask.word)
+                    } else {
+                        ["ann", "Annie", "李雷", "a李b", "abcdefghijk"]
+                            .into_iter()
+                            .filter(|n| {
+                                !ask.word.is_empty()
+                                    && n.to_lowercase().starts_with(&ask.word.to_lowercase())
+                            })
+                            .map(str::to_owned)
+                            .collect()
+                    };
+                    editor.complete(offered, &mut out);
+                }
+                if end {
+                    editor.end_of_line(&mut out);
+                }
+            }
+            editor.flush(&mut out);
+            out.to_vec()
+        }
+
+        /// Where a terminal's cursor is after it is sent `prompt` and the
+        /// line with the cursor at byte `at` (or at the end) drawn from a
+        /// row's start, found by drawing it on a terminal `width` wide: on
+        /// the first character after the cursor, or after the last.
+        fn drawn_cursor(
+            width: usize,
+            prompt: &str,
+            line: &str,
+            at: Option<usize>,
+        ) -> (usize, usize, bool) {
+            let mut terminal = Terminal::new(width);
+            terminal.feed(prompt.as_bytes());
+            let Some(at) = at else {
+                terminal.feed(line.as_bytes());
+                return (terminal.row, terminal.col, terminal.waiting);
+            };
+            terminal.feed(&line.as_bytes()[..at]);
+            let first = line[at..]
+                .chars()
+                .next()
+                .map(String::from)
+                .unwrap_or_default();
+            terminal.feed(first.as_bytes());
+            (terminal.placed.0, terminal.placed.1, false)
         }
 
         /// Typed bytes: text, controls, escapes, Latin-1 and UTF-8 pieces,
@@ -2015,6 +2613,7 @@ mod tests {
                 Just(b"\x1b[3~".to_vec()),
                 Just(b"\x1b[A".to_vec()),
                 Just(b"\x1b[31m".to_vec()),
+                Just(b"\t".to_vec()),
                 Just("你é\u{301}👍🏽\u{202e}".as_bytes().to_vec()),
                 Just(b"\xe9\xff".to_vec()),
                 Just(b"\n".to_vec()),
@@ -2038,7 +2637,7 @@ mod tests {
             let mut screen = BytesMut::new();
             editor.set_charset(charset);
             editor.set_mode(mode, &mut screen);
-            editor.set_width(width);
+            editor.set_width(width, &mut screen);
             editor.set_prompt("> ", &mut screen);
             let mut lines = Vec::new();
             let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
@@ -2075,37 +2674,78 @@ mod tests {
             #[test]
             fn the_screen_always_shows_exactly_the_line_being_typed(
                 steps in steps(),
-                width in 4u16..30,
+                width in prop_oneof![5u16..13, 4u16..30],
+                prompt in prop::sample::select(vec!["> ", ">> ", ">雷 ", ">"]),
                 keep in any::<bool>(),
+                reflow in any::<bool>(),
             ) {
-                let (mut editor, _) = prompted(width);
+                let (mut editor, _) = prompted_with(width, prompt);
                 editor.keep_entered_lines(keep);
-                let mut terminal = Terminal::new(usize::from(width));
-                terminal.feed(b"> ");
+                let mut columns = usize::from(width);
+                let mut terminal = Terminal::new(columns);
+                terminal.feed(prompt.as_bytes());
+                let mut news = 0;
                 for step in &steps {
                     match step {
-                        Step::Read(bytes) => terminal.feed(read(&mut editor, bytes).as_bytes()),
+                        Step::Read(bytes) => terminal.feed(&read_completing(&mut editor, bytes)),
                         Step::Incoming => {
                             let mut out = BytesMut::new();
                             editor.begin_output(&mut out);
                             out.put_slice(b"*** news\r\n");
                             editor.end_output(&mut out);
                             terminal.feed(&out);
+                            news += 1;
+                        }
+                        Step::Resize(to) => {
+                            columns = usize::from(*to);
+                            terminal.resize(columns, reflow);
+                            let mut out = BytesMut::new();
+                            editor.set_width(*to, &mut out);
+                            // As the session does after a read.
+                            editor.flush(&mut out);
+                            terminal.feed(&out);
                         }
                     }
-                    let pos = editor.cursor_pos();
-                    let row = editor.row_of(pos, editor.inside.is_none());
-                    let prompt_row = terminal.row - row;
-                    // Blanks at the end look alike, typed or erased (BS SP BS).
-                    let (shown, typed) = (terminal.text_from(prompt_row), format!("> {}", editor.line));
+                    // The screen from the prompt down looks as the prompt
+                    // and the line drawn afresh, and nothing is under them.
+                    let prompt_row = terminal.prompt_row();
+                    prop_assert!(prompt_row.is_some(), "no prompt: {:?}", steps);
+                    let prompt_row = prompt_row.unwrap_or_default();
+                    let mut fresh = Terminal::new(columns);
+                    fresh.feed(format!("{prompt}{}", editor.line).as_bytes());
+                    prop_assert_eq!(terminal.looks_from(prompt_row), fresh.looks_from(0), "{:?}", steps);
+                    // The terminal's cursor is on the character after the
+                    // editor's, or after the line, as a fresh drawing puts it.
+                    let at = editor.inside.map(|at| at.byte);
+                    let (row, col, waiting) = drawn_cursor(columns, prompt, &editor.line, at);
                     prop_assert_eq!(
-                        shown.trim_end(),
-                        typed.trim_end(),
+                        (terminal.row - prompt_row, terminal.col, terminal.waiting),
+                        (row, col, waiting),
                         "{:?}", steps
                     );
-                    let col = if terminal.waiting { usize::from(width) } else { terminal.col };
-                    let expected = if row == pos / usize::from(width) { pos % usize::from(width) } else { usize::from(width) };
-                    prop_assert_eq!(col, expected, "{:?}", steps);
+                    // No line of chat was erased (a resize may leave a
+                    // stale copy of the input's first rows above it).
+                    let shown_news = terminal
+                        .rows
+                        .iter()
+                        .filter(|cells| cells[0].as_deref() == Some("*"))
+                        .count();
+                    prop_assert_eq!(shown_news, news, "{:?}", steps);
+                    // What was kept up to date as the line was typed and
+                    // the cursor moved is what laying it out afresh finds.
+                    prop_assert!(!editor.cleared);
+                    let kept = (
+                        editor.pads,
+                        editor.inside,
+                        editor.clusters.iter().map(|c| c.pad()).collect::<Vec<_>>(),
+                    );
+                    editor.lay_out();
+                    let fresh = (
+                        editor.pads,
+                        editor.inside,
+                        editor.clusters.iter().map(|c| c.pad()).collect::<Vec<_>>(),
+                    );
+                    prop_assert_eq!(kept, fresh, "{:?}", steps);
                 }
             }
 
@@ -2124,7 +2764,7 @@ mod tests {
                     let kept: Vec<(usize, usize)> = editor
                         .clusters
                         .iter()
-                        .map(|c| (usize::from(c.len), usize::from(c.width)))
+                        .map(|c| (usize::from(c.len), c.width()))
                         .collect();
                     let whole: Vec<(usize, usize)> = editor
                         .line
@@ -2457,7 +3097,7 @@ mod tests {
     #[test]
     fn erasing_a_character_that_takes_no_columns_writes_nothing() {
         let mut editor = Editor::new(Mode::Server, limits());
-        editor.set_width(10);
+        editor.set_width(10, &mut BytesMut::new());
         let mut out = BytesMut::new();
         // A Syriac abbreviation mark ends the line as a grapheme of its own
         // and no width, with the cursor at the end of a full row.

@@ -1,6 +1,7 @@
 //! The line editor over real TCP (issue 15, parts 1, 3 and 4): what a
-//! terminal in character mode sees for ^C, a refused nickname and Up, and
-//! that a client editing its own lines gets none of it.
+//! terminal in character mode sees for ^C, a refused nickname, Up and a
+//! window resize mid-line, and that a client editing its own lines gets
+//! none of it.
 
 // Test code: a failed unwrap, expect or panic is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -208,5 +209,48 @@ fn tab_completes_nicks_of_the_room_and_command_names() {
     }
     client.send(b"y\r\0");
     annie.expect("srv: andy");
+    server.stop();
+}
+
+/// Waits until the text tavern sent (escapes kept) holds `needle`.
+fn wait_for_screen_bytes(client: &mut Client, needle: &str) {
+    let start = Instant::now();
+    while !screen_bytes(client).contains(needle) {
+        assert!(client.pump(), "closed while waiting for {needle:?}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no {needle:?} in {:?}",
+            screen_bytes(client)
+        );
+    }
+}
+
+#[test]
+fn a_window_resize_mid_line_draws_the_line_again_for_the_new_width() {
+    let server = server();
+    let mut watcher = Client::sign_on(server.addr, "watcher");
+    let mut client = terminal(&server);
+    client.send(b"srv\r\0");
+    watcher.expect("srv has joined lobby");
+    // A window 10 columns wide (handled in order, before what is typed).
+    let [high, low] = 10u16.to_be_bytes();
+    client.send(&[IAC, WILL, NAWS]);
+    client.send(&common::telnet::sb(NAWS, &[high, low, 0, 24]));
+    // Nine letters, then a wide character that does not fit in the last
+    // column of the 10-column window: it starts the second row.
+    client.send("abcdefghi李".as_bytes());
+    client.expect("abcdefghi李");
+    // Twenty columns: the line fits the first row now. It is lifted from
+    // the row the cursor is on (a terminal that does not reflow left the
+    // rows as they were; one that does has it on one row) and drawn again.
+    let [high, low] = 20u16.to_be_bytes();
+    client.send(&common::telnet::sb(NAWS, &[high, low, 0, 24]));
+    wait_for_screen_bytes(&mut client, "\r\x1b[Jabcdefghi李");
+    // The cursor moves by the new width's columns: on 李, at column 9 of
+    // the same row (at 10 columns it was at the next row's start).
+    client.send(b"\x1b[D");
+    wait_for_screen_bytes(&mut client, "\r\x1b[Jabcdefghi李\r\x1b[9C");
+    client.send(b"\x1b[F!\r\0");
+    watcher.expect("srv: abcdefghi李!");
     server.stop();
 }

@@ -79,7 +79,7 @@ fn run(
     let mut screen = BytesMut::new();
     editor.set_charset(charset);
     editor.set_mode(mode, &mut screen);
-    editor.set_width(u16::from(width));
+    editor.set_width(u16::from(width), &mut screen);
     editor.set_prompt("> ", &mut screen);
     let mut lines = Vec::new();
     for chunk in chunks {

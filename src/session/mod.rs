@@ -477,7 +477,7 @@ impl Session {
             self.editor.set_mode(mode, self.writer.pending());
         }
         if let Some(columns) = effects.width {
-            self.editor.set_width(columns);
+            self.editor.set_width(columns, self.writer.pending());
         }
         match effects.compression {
             Some(true) => {
