@@ -38,8 +38,8 @@ const MUD_CLIENTS: &[&str] = &[
 /// MUD clients (a subset of [`MUD_CLIENTS`]) whose own command prefix is
 /// `/`: a typed `/who` runs the client's command and never reaches tavern,
 /// so tavern's hints show them the `.who` form. TinyFugue 5 answers TTYPE
-/// with its name; Debian's TinyFugue 4 refuses TTYPE, so it is not known
-/// and reads the ordinary hints (`//who` and `.who` both work for it).
+/// with its name; Debian's TinyFugue 4 refuses TTYPE and is known by its
+/// answers instead (see [`ClientInfo::mud_by_its_answers`]).
 const SLASH_CLIENTS: &[&str] = &["TINYFUGUE", "TF"];
 
 /// How many times tavern sends TTYPE SEND: name, terminal type, MTTS.
@@ -113,6 +113,10 @@ pub struct ClientInfo {
     ttype_done: bool,
     /// The client refused TTYPE.
     ttype_refused: bool,
+    /// For a client that refused TTYPE, once its other answers are in:
+    /// whether it agreed to a MUD protocol (EOR, MCCP2, GMCP). See
+    /// [`ClientInfo::mud_by_its_answers`].
+    mud_by_answers: Option<bool>,
     /// The MTTS bits, when the client sent `MTTS <n>`.
     pub mtts: Option<u32>,
     /// The client's window in columns and rows (NAWS); 0 means unknown.
@@ -140,6 +144,7 @@ impl ClientInfo {
             ttype_answers: Vec::new(),
             ttype_done: false,
             ttype_refused: false,
+            mud_by_answers: None,
             mtts: None,
             window: (0, 0),
             charset: fallback,
@@ -192,6 +197,36 @@ impl ClientInfo {
         self.ttype_done = true;
     }
 
+    /// Whether the client refused TTYPE before giving any answer.
+    pub fn refused_ttype(&self) -> bool {
+        self.ttype_refused
+    }
+
+    /// For a client that refused TTYPE: whether it `agreed` to a MUD
+    /// protocol, which makes it a MUD client with no name to go by. The
+    /// first word stands (the negotiation says it once, when it decides
+    /// line editing), so hints and editing never disagree; for a client
+    /// that gave a terminal type it changes nothing.
+    ///
+    /// Debian's TinyFugue (4.0s1) is one: asked `DO TTYPE, DO NAWS, WILL
+    /// EOR, WILL CHARSET, WILL MSSP, WILL GMCP, WILL MCCP2`, it answers
+    /// `DO MCCP2, WILL NAWS, WONT TTYPE, WILL NAWS, SB NAWS, DO EOR, DONT
+    /// CHARSET, DONT MSSP, DONT GMCP`. The telnet terminals measured
+    /// (netkit, inetutils, busybox, PuTTY) answer TTYPE and refuse every MUD
+    /// option. The only MUD client known to refuse TTYPE is TinyFugue 4,
+    /// whose own prefix is `/`; the dot form works in any client, so such a
+    /// client is told `.who` as [`SLASH_CLIENTS`] are.
+    pub fn mud_by_its_answers(&mut self, agreed: bool) {
+        if self.ttype_refused && self.mud_by_answers.is_none() {
+            self.mud_by_answers = Some(agreed);
+        }
+    }
+
+    /// Whether [`ClientInfo::mud_by_its_answers`] has been said.
+    pub fn answers_read(&self) -> bool {
+        self.mud_by_answers.is_some()
+    }
+
     /// TTYPE has told all it will.
     pub fn ttype_settled(&self) -> bool {
         self.ttype_done
@@ -224,17 +259,23 @@ impl ClientInfo {
         }
     }
 
-    /// The client is a known MUD client, which edits its own lines.
+    /// The client is a MUD client, which edits its own lines: a known name,
+    /// or no name but MUD answers ([`ClientInfo::mud_by_its_answers`]).
     pub fn is_mud_client(&self) -> bool {
-        self.first_ttype()
-            .is_some_and(|t| MUD_CLIENTS.iter().any(|m| m.eq_ignore_ascii_case(t)))
+        self.mud_by_answers == Some(true)
+            || self
+                .first_ttype()
+                .is_some_and(|t| MUD_CLIENTS.iter().any(|m| m.eq_ignore_ascii_case(t)))
     }
 
     /// The client takes a typed `/` for its own commands (see
-    /// [`SLASH_CLIENTS`]): hints name tavern's commands as `.who`.
+    /// [`SLASH_CLIENTS`]), or may (a MUD client with no name): hints name
+    /// tavern's commands as `.who`.
     pub fn slash_prefix_client(&self) -> bool {
-        self.first_ttype()
-            .is_some_and(|t| SLASH_CLIENTS.iter().any(|m| m.eq_ignore_ascii_case(t)))
+        self.mud_by_answers == Some(true)
+            || self
+                .first_ttype()
+                .is_some_and(|t| SLASH_CLIENTS.iter().any(|m| m.eq_ignore_ascii_case(t)))
     }
 
     pub fn screen_reader(&self) -> bool {
@@ -378,6 +419,9 @@ impl ClientInfo {
         let name = match (&self.gmcp_hello, self.name()) {
             (Some((name, Some(version))), _) => format!("{name} {version}"),
             (_, Some(name)) => name.to_owned(),
+            (_, None) if self.mud_by_answers == Some(true) => {
+                "not given (a MUD client by its telnet answers: TinyFugue 4?)".to_owned()
+            }
             (_, None) => "not given".to_owned(),
         };
         lines.push(format!("client: {name}"));
@@ -509,6 +553,23 @@ mod tests {
         let mut refused = ClientInfo::new(Charset::Utf8);
         refused.ttype_refused();
         assert!(!refused.slash_prefix_client());
+        assert!(!refused.is_mud_client());
+        let mut terminal = refused.clone();
+        // TinyFugue 4: TTYPE refused, a MUD option agreed.
+        refused.mud_by_its_answers(true);
+        assert!(refused.is_mud_client());
+        assert!(refused.slash_prefix_client());
+        assert_eq!(refused.name(), None);
+        // The first word stands.
+        refused.mud_by_its_answers(false);
+        assert!(refused.is_mud_client());
+        terminal.mud_by_its_answers(false);
+        terminal.mud_by_its_answers(true);
+        assert!(!terminal.is_mud_client() && !terminal.slash_prefix_client());
+        // A client that gave a terminal type is known by it.
+        let (mut xterm, _) = cycle(&["xterm"]);
+        xterm.mud_by_its_answers(true);
+        assert!(!xterm.is_mud_client());
     }
 
     #[test]

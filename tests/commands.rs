@@ -746,6 +746,7 @@ fn a_client_that_runs_slash_commands_itself_is_shown_the_dot_form() {
     tf.send_line("tom");
     tf.expect("type tavern's with a dot (.help, .who, .quit) or with //.");
     tf.expect("Welcome, tom!");
+    tf.expect("Type .help for commands.");
     tf.send_line(".help");
     tf.expect("***   .who [all]");
     let also = tf.expect("COMMAND for one.");
@@ -762,6 +763,61 @@ fn a_client_that_runs_slash_commands_itself_is_shown_the_dot_form() {
     tf.send_line("hello");
     bob.expect("tom: hello");
     tf.send_line(".quit");
+    bob.expect("tom has quit");
+    server.stop();
+}
+
+/// Debian's TinyFugue 4 refuses TTYPE; its other answers, as captured (see
+/// `tf4_answers` in src/session/negotiation_tests.rs; `DO MCCP2` left out,
+/// with compression off, so the bytes read here are not zlib), tell it
+/// apart: client editing (no `WILL ECHO`, so tavern echoes nothing) and
+/// hints in the dot form.
+#[test]
+fn tinyfugue_4_is_known_by_its_answers_and_shown_the_dot_form() {
+    use common::telnet::{
+        CHARSET, DONT, ECHO, GMCP, MSSP, NAWS, Reader, TELOPT_EOR, TTYPE, WILL, WONT, neg, sb,
+    };
+    let server = TestServer::with_config(tavern::config::Config {
+        compression: false,
+        ..common::test_config()
+    });
+    let mut bob = Client::sign_on(server.addr, "bob");
+    let mut tf = Client::connect(server.addr);
+    // tf writes each answer apart, but they may well arrive in one read:
+    // sent as one write here, the refusal after another answer, so
+    // tavern must not take the banner's turn before it has handled it.
+    tf.send(
+        &[
+            neg(WILL, NAWS),
+            neg(WONT, TTYPE),
+            neg(WILL, NAWS),
+            sb(NAWS, &[0, 200, 0, 26]),
+            neg(common::telnet::DO, TELOPT_EOR),
+            neg(DONT, CHARSET),
+            neg(DONT, MSSP),
+            neg(DONT, GMCP),
+        ]
+        .concat(),
+    );
+    tf.expect("type .help to list the commands");
+    tf.expect("Nickname:");
+    // tf ends its lines with a bare LF.
+    tf.send(b"tom\n");
+    tf.expect("type tavern's with a dot (.help, .who, .quit) or with //.");
+    tf.expect("Welcome, tom!");
+    tf.expect("Type .help for commands.");
+    tf.send(b"/dance\n");
+    tf.expect("*** Unknown command /dance. Type .help for the list.");
+    tf.send(b"hello\n");
+    bob.expect("tom: hello");
+    let line = tf.expect("tom: hello");
+    assert!(
+        !line.contains("hello\n"),
+        "tavern echoed the line: {line:?}"
+    );
+    let sent = Reader::parse(&tf.raw).negotiations();
+    assert!(!sent.contains(&(WILL, ECHO)), "{sent:?}");
+    tf.send(b".quit\n");
     bob.expect("tom has quit");
     server.stop();
 }

@@ -15,8 +15,9 @@
 //!
 //! tmux's BSpace key sends DEL (0x7f), as a terminal's backspace does. The
 //! telnet clients get server-side editing (tavern echoes; see the table in
-//! ARCHITECTURE.md); TinTin++ answers TTYPE with its name, edits its own input
-//! line and sends whole lines.
+//! ARCHITECTURE.md); TinTin++ and KBtin answer TTYPE with their names, and
+//! tf (TinyFugue 4) refuses TTYPE but agrees to EOR: all three edit their own
+//! input line and send whole lines.
 //!
 //! TinTin++ can be started with a setup script (`Tmux::start_tintin`), written
 //! to a directory the test owns: `TINTIN_GMCP_SETUP` makes it take GMCP, show
@@ -1087,9 +1088,15 @@ fn a_mud_client_signs_on_chats_asks_who_and_quits(
     tmux.wait_for_screen(|s| s.contains("*** Goodbye!"), "the goodbye");
 }
 
-/// TinyFugue runs a typed `/who` itself (`% who: no such command or
-/// macro`) and sends `//who` as `/who`; tavern's `.who` it sends as typed.
-/// Debian's tf 4 refuses TTYPE, so tavern takes it for a terminal.
+/// Debian's TinyFugue (`tf`, 4.0s1) runs a typed `/who` itself (`% who: no
+/// such command or macro`) and sends `//who` as `/who`; tavern's `.who` it
+/// sends as typed. It refuses TTYPE but agrees to EOR (and MCCP2), which no
+/// telnet terminal does: tavern takes it for a MUD client, leaves its input
+/// line to it (no echo: `tom: hello there` arrives alone on its row, not
+/// after tavern's copy of what was typed) and writes every hint in the dot
+/// form, banner and `/help` included (the room's welcome line, which the
+/// room manager writes for everyone, still says `/help`; the notice before
+/// it says what to type).
 #[test]
 fn tinyfugue_signs_on_chats_and_reaches_who_and_quit_with_a_dot_or_two_slashes() {
     let server = TestServer::start();
@@ -1103,7 +1110,58 @@ fn tinyfugue_signs_on_chats_and_reaches_who_and_quit_with_a_dot_or_two_slashes()
         server.addr.port()
     );
     let tmux = Tmux::start("tf-session", &command);
-    a_mud_client_signs_on_chats_asks_who_and_quits(&tmux, &mut observer, ".who", ".quit bye");
+    tmux.wait_for_screen(
+        |s| s.contains("Nickname:") && s.contains("type .help to list the commands"),
+        "the banner's hint in the dot form, then the nickname prompt",
+    );
+    tmux.send_keys("tom");
+    tmux.send_key("Enter");
+    observer.expect("tom has joined");
+    tmux.wait_for_screen(
+        |s| {
+            s.contains("Welcome, tom!")
+                && s.contains("type tavern's with a dot (.help, .who, .quit) or with //.")
+        },
+        "the welcome and the dot-form notice",
+    );
+
+    tmux.send_keys("hello there");
+    tmux.send_key("Enter");
+    observer.expect("tom: hello there");
+    let screen = tmux.wait_for_screen(|s| s.contains("tom: hello there"), "tom's own line");
+    // Above tf's status line: what the server sent (below it, tf's input
+    // window keeps the lines typed).
+    let output = screen
+        .split("\n_________(")
+        .next()
+        .expect("split gives one part at least");
+    assert!(
+        has_line(output, "tom: hello there") && count_prefixed(output, "hello there") == 0,
+        "tavern echoed what tf typed; the screen:\n{screen}"
+    );
+
+    tmux.send_keys(".help");
+    tmux.send_key("Enter");
+    let screen = tmux.wait_for_screen(|s| s.contains("***   .who"), "/help in the dot form");
+    assert!(
+        !screen.contains("***   /who"),
+        "/help in the slash form; the screen:\n{screen}"
+    );
+
+    tmux.send_keys(".who");
+    tmux.send_key("Enter");
+    tmux.wait_for_screen(
+        |s| {
+            s.contains("*** In lobby: 2 people")
+                && s.lines().any(|l| l.contains("***   tom "))
+                && s.lines().any(|l| l.contains("***   watcher "))
+        },
+        ".who listing tom and watcher",
+    );
+    tmux.send_keys(".quit bye");
+    tmux.send_key("Enter");
+    observer.expect("tom has quit (bye)");
+    tmux.wait_for_screen(|s| s.contains("*** Goodbye!"), "the goodbye");
     drop(tmux);
 
     let mut observer = Client::sign_on(server.addr, "watcher2");

@@ -351,7 +351,9 @@ impl Session {
                             // -N`) sent them during negotiation: handle them
                             // before leaving.
                             if self.phase == Phase::Negotiating {
-                                self.negotiation.stop_waiting();
+                                let telnet = self.input.decoder_mut().telnet();
+                                let effects = self.negotiation.stop_waiting(telnet);
+                                self.apply(effects);
                                 self.phase = Phase::SigningOn;
                                 if let Some(end) = Box::pin(self.greet_once_negotiated()).await {
                                     return end;
@@ -541,8 +543,11 @@ impl Session {
         match self.phase {
             Phase::Negotiating => {
                 // No (complete) answer: a raw TCP client, or a slow one. A
-                // client that gave its terminal type was classified on it.
-                self.negotiation.stop_waiting();
+                // client that gave its terminal type was classified on it;
+                // one that refused it is, now, on what else it answered.
+                let telnet = self.input.decoder_mut().telnet();
+                let effects = self.negotiation.stop_waiting(telnet);
+                self.apply(effects);
                 self.phase = Phase::SigningOn;
                 self.deadline = None;
                 None

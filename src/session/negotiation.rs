@@ -325,11 +325,16 @@ impl Negotiation {
 
     /// The wait for answers is over (no answer, or not all of them): the
     /// banner goes out now, and a late answer no longer settles anything.
-    pub(crate) fn stop_waiting(&mut self) {
+    /// A client that refused TTYPE and left EOR unanswered is decided on
+    /// what it did answer.
+    pub(crate) fn stop_waiting(&mut self, telnet: &mut Telnet) -> Effects {
+        let mut effects = Effects::default();
         if self.waiting {
             debug!(speaks_telnet = self.speaks_telnet, "negotiation wait over");
+            self.waiting = false;
+            self.decide_editing(telnet, &mut effects);
         }
-        self.waiting = false;
+        effects
     }
 
     /// The user has signed on: MCCP2 starts now if the client agreed to it
@@ -416,6 +421,8 @@ impl Negotiation {
                 self.client.ttype_refused();
                 self.decide_editing(telnet, effects);
             }
+            // Tells a client that refused TTYPE apart (see `decide_editing`).
+            (Side::Local, TELOPT_EOR, _) => self.decide_editing(telnet, effects),
             // The client asked tavern to echo (PuTTY does at once): it is a
             // terminal that wants server-side editing.
             (Side::Local, ECHO, true) => {
@@ -589,11 +596,29 @@ impl Negotiation {
     /// Decides who edits lines once the client's first terminal type is
     /// known (or refused). A client that asked tavern to echo, or a config
     /// that says who edits, decided already (tavern echoing implies that).
+    ///
+    /// A client that refused TTYPE is a MUD client if it agreed to a MUD
+    /// protocol (EOR, MCCP2, GMCP), as Debian's TinyFugue 4 does and no
+    /// telnet terminal does; else a terminal. Its answer to EOR, which tavern
+    /// always offers, may come after the refusal (tf writes each answer
+    /// apart): while the negotiation waits, the decision waits for it.
+    ///
+    /// The client is told apart even when the config decided editing: the
+    /// hints' form depends on it too.
     fn decide_editing(&mut self, telnet: &mut Telnet, effects: &mut Effects) {
-        if self.editing_decided {
+        if self.client.first_ttype().is_none() && !self.client.ttype_settled() {
             return;
         }
-        if self.client.first_ttype().is_none() && !self.client.ttype_settled() {
+        if self.client.refused_ttype() && !self.client.answers_read() {
+            if self.waiting && telnet.is_pending(Side::Local, TELOPT_EOR) {
+                return;
+            }
+            let agreed = [TELOPT_EOR, MCCP2, GMCP]
+                .into_iter()
+                .any(|option| telnet.is_enabled(Side::Local, option));
+            self.client.mud_by_its_answers(agreed);
+        }
+        if self.editing_decided {
             return;
         }
         self.editing_decided = true;
@@ -615,16 +640,23 @@ impl Negotiation {
         if !self.waiting {
             return;
         }
-        let ttype_settled = !telnet.is_pending(Side::Remote, TTYPE)
-            && !telnet.is_enabled(Side::Remote, TTYPE)
-            || self.client.ttype_settled();
+        // From the events handled, not `telnet`'s state: `Telnet` takes a
+        // whole read's negotiations before its events are handed out, so
+        // its state runs ahead, and a refusal later in the read would not
+        // have been handled yet (tf 4's `WONT TTYPE` comes after `DO MCCP2`
+        // and `WILL NAWS`). A refusal settles the cycle as an answer does.
+        let ttype_settled = self.client.ttype_settled();
         // Only tavern's own offer is waited for: tavern never asks the
         // client to do CHARSET, and a client that offers it may send its
         // REQUEST whenever it likes.
         let charset_open =
             telnet.is_pending(Side::Local, CHARSET) || telnet.is_enabled(Side::Local, CHARSET);
         let charset_settled = self.client.charset_settled || !charset_open;
-        if ttype_settled && charset_settled {
+        // A client that refused TTYPE is told apart by its answer to EOR
+        // (see `decide_editing`), and the banner's hints depend on it.
+        let eor_settled =
+            !self.client.refused_ttype() || !telnet.is_pending(Side::Local, TELOPT_EOR);
+        if ttype_settled && charset_settled && eor_settled {
             self.decide_editing(telnet, effects);
             self.waiting = false;
             effects.settled = true;

@@ -79,6 +79,14 @@ impl Peer {
         Ok(effects)
     }
 
+    /// The session's deadline for the negotiation has passed.
+    fn stop_waiting(&mut self) -> Effects {
+        let effects = self.negotiation.stop_waiting(&mut self.telnet);
+        self.effects = self.effects.then(effects);
+        self.collect();
+        effects
+    }
+
     /// Whether tavern sent `bytes` since the last look; forgets what it sent.
     fn sent(&mut self, bytes: &[u8]) -> bool {
         let found = self.sent.windows(bytes.len()).any(|w| w == bytes);
@@ -114,6 +122,41 @@ fn ttype(names: &[&str]) -> Vec<u8> {
     bytes
 }
 
+/// Debian's TinyFugue 4.0s1 (package `tf`), answering tavern's opening
+/// offers (`DO TTYPE, DO NAWS, WILL EOR, WILL CHARSET, WILL MSSP, WILL GMCP,
+/// WILL MCCP2`) in a 100x30 tmux window, as captured: `DO MCCP2` first,
+/// then `WILL NAWS, WONT TTYPE, WILL NAWS`, its window less its status rows
+/// (100x26), `DO EOR`, and `DONT` to CHARSET, MSSP and GMCP. Each answer is
+/// a write of its own, so they may arrive in separate reads. (Told to, it
+/// then answers `WILL ECHO, WILL SGA, DO BINARY` with `DO ECHO, DONT SGA,
+/// WILL BINARY`; tavern no longer tells it to.) Lines end with a bare LF.
+fn tf4_answers() -> Vec<Vec<u8>> {
+    vec![
+        option(DO, MCCP2),
+        option(WILL, NAWS),
+        option(WONT, TTYPE),
+        option(WILL, NAWS),
+        subnegotiation(NAWS, &[0, 100, 0, 26]),
+        option(DO, TELOPT_EOR),
+        option(DONT, CHARSET),
+        option(DONT, MSSP),
+        option(DONT, GMCP),
+    ]
+}
+
+/// A client that refuses TTYPE and every MUD offer: a terminal.
+fn refuses_all() -> Vec<u8> {
+    [
+        option(WONT, TTYPE),
+        option(DONT, TELOPT_EOR),
+        option(DONT, CHARSET),
+        option(DONT, MSSP),
+        option(DONT, GMCP),
+        option(DONT, MCCP2),
+    ]
+    .concat()
+}
+
 fn config(line_editing: LineEditing) -> Config {
     Config {
         line_editing,
@@ -127,6 +170,8 @@ fn config(line_editing: LineEditing) -> Config {
 #[test]
 fn line_editing_follows_the_decision_table() {
     use LineEditing::{Auto, Client, Server};
+    let tf4 = tf4_answers();
+    let tf4_apart: Vec<&[u8]> = tf4.iter().map(Vec::as_slice).collect();
     #[rustfmt::skip]
     let cases: &[(&str, LineEditing, &[&[u8]], Mode)] = &[
         ("admin: server",   Server, &[], Mode::Server),
@@ -140,7 +185,13 @@ fn line_editing_follows_the_decision_table() {
         ("xterm",           Auto,   &[&ttype(&["XTERM"])], Mode::Server),
         ("tmux",            Auto,   &[&ttype(&["tmux-256color"])], Mode::Server),
         ("ANSI",            Auto,   &[&ttype(&["ANSI"])], Mode::Server),
-        ("WONT TTYPE",      Auto,   &[&option(WONT, TTYPE)], Mode::Server),
+        ("WONT TTYPE, DONT all the MUD options", Auto, &[&refuses_all()], Mode::Server),
+        ("tf 4, one read",  Auto,   &[&tf4.concat()], Mode::Client),
+        ("tf 4, a read per answer", Auto, &tf4_apart, Mode::Client),
+        ("WONT TTYPE, DO EOR", Auto, &[&option(WONT, TTYPE), &option(DO, TELOPT_EOR)], Mode::Client),
+        ("WONT TTYPE, DONT EOR, DO GMCP", Auto, &[&option(WONT, TTYPE), &option(DO, GMCP), &option(DONT, TELOPT_EOR)], Mode::Client),
+        ("tf 4, admin: client", Client, &[&tf4.concat()], Mode::Client),
+        ("tf 4, admin: server", Server, &[&tf4.concat()], Mode::Server),
         ("no answer (nc)",  Auto,   &[b"hello\n"], Mode::Client),
         ("later DONT ECHO", Auto,   &[&ttype(&["XTERM"]), &option(DONT, ECHO)], Mode::Client),
     ];
@@ -310,10 +361,12 @@ fn the_banner_waits_for_ttype_and_charset_then_goes_once() {
     peer.sends(&ttype(&["XTERM", "XTERM"]));
     peer.sends(&option(DO, CHARSET));
     assert!(peer.sends(&subnegotiation(CHARSET, b"\x02UTF-8")).settled);
-    // A client that refuses both settles at once.
+    // A client that refuses both (and EOR, which tells one that refuses
+    // TTYPE apart) settles at once.
     let mut peer = Peer::auto();
     let mut refuses = option(WONT, TTYPE);
     refuses.extend(option(DONT, CHARSET));
+    refuses.extend(option(DONT, TELOPT_EOR));
     assert!(peer.sends(&refuses).settled);
     // Either left open keeps it waiting: TTYPE not answered, or agreed and
     // its cycle not done; CHARSET not answered, or agreed and no charset
@@ -329,6 +382,10 @@ fn the_banner_waits_for_ttype_and_charset_then_goes_once() {
             "CHARSET agreed",
             &[&option(WONT, TTYPE), &option(DO, CHARSET)],
         ),
+        (
+            "TTYPE refused, EOR unanswered",
+            &[&option(WONT, TTYPE), &option(DONT, CHARSET)],
+        ),
     ];
     for (what, sends) in cases {
         let mut peer = Peer::auto();
@@ -339,7 +396,7 @@ fn the_banner_waits_for_ttype_and_charset_then_goes_once() {
     // One that says nothing never does; the session's deadline ends the wait.
     let mut peer = Peer::auto();
     assert!(!peer.sends(b"ann\r\n").settled);
-    peer.negotiation.stop_waiting();
+    peer.stop_waiting();
     assert!(!peer.sends(&refuses).settled, "the wait is over");
 }
 
@@ -607,7 +664,7 @@ fn terminals_are_asked_to_send_in_binary_and_mud_clients_are_not() {
     }
     let mut peer = Peer::auto();
     peer.sends(b"ann\r\n");
-    peer.negotiation.stop_waiting();
+    peer.stop_waiting();
     assert!(!peer.sent(&do_binary));
     // Tavern's own output stays NVT: DO BINARY from a client is refused.
     let mut peer = Peer::auto();
@@ -676,4 +733,106 @@ fn the_gmcp_packages_a_client_lists_are_kept_for_client() {
         .map(String::as_str)
         .collect();
     assert_eq!(listed, ["char", "room"]);
+}
+
+/// A client that refused TTYPE is told apart by its answer to EOR, which may
+/// come in a later read: editing and the banner wait for it, within the
+/// negotiation's wait.
+#[test]
+fn a_client_that_refuses_ttype_is_decided_on_its_answer_to_eor() {
+    let mut peer = Peer::auto();
+    peer.sends(&option(DONT, CHARSET));
+    let effects = peer.sends(&option(WONT, TTYPE));
+    assert_eq!(effects.editing, None, "EOR not answered yet");
+    assert!(!effects.settled, "the banner's hints depend on it");
+    let effects = peer.sends(&option(DO, TELOPT_EOR));
+    assert!(effects.settled);
+    assert_eq!(peer.negotiation.editing(), Mode::Client);
+    let client = peer.negotiation.client();
+    assert!(client.is_mud_client() && client.slash_prefix_client());
+    assert!(!peer.sent(&option(WILL, ECHO)), "no echo for a MUD client");
+
+    // EOR never answered: at the end of the wait, a terminal.
+    let mut peer = Peer::auto();
+    peer.sends(&option(WONT, TTYPE));
+    peer.sent.clear();
+    assert_eq!(peer.stop_waiting().editing, Some(Mode::Server));
+    assert!(peer.sent(&option(WILL, ECHO)));
+    assert!(!peer.negotiation.client().slash_prefix_client());
+    // A late DO EOR changes nothing.
+    assert_eq!(peer.sends(&option(DO, TELOPT_EOR)).editing, None);
+    assert_eq!(peer.negotiation.editing(), Mode::Server);
+    assert!(!peer.negotiation.client().is_mud_client());
+
+    // Refusing TTYPE and every MUD offer: a terminal, told at once.
+    let mut peer = Peer::auto();
+    let effects = peer.sends(&refuses_all());
+    assert_eq!(effects.editing, Some(Mode::Server));
+    assert!(effects.settled);
+    assert!(!peer.negotiation.client().slash_prefix_client());
+}
+
+/// Debian's tf as captured gets client editing and the dot form, with
+/// compression on or off (then it is not offered MCCP2, and does not agree
+/// to it).
+#[test]
+fn tinyfugue_4_is_a_mud_client_whose_prefix_is_slash() {
+    let do_binary = option(DO, BINARY);
+    for compression in [true, false] {
+        let mut peer = Peer::connect(&Config {
+            compression,
+            ..Config::default()
+        });
+        peer.sent.clear();
+        let mut effects = Effects::default();
+        for answer in tf4_answers() {
+            if answer == option(DO, MCCP2) && !compression {
+                continue;
+            }
+            effects = effects.then(peer.sends(&answer));
+        }
+        assert!(effects.settled, "compression {compression}");
+        assert_eq!(peer.negotiation.editing(), Mode::Client);
+        let client = peer.negotiation.client();
+        assert!(client.is_mud_client() && client.slash_prefix_client());
+        assert_eq!(client.window, (100, 26));
+        let sent = peer.sent.clone();
+        assert!(!peer.sent(&option(WILL, ECHO)), "{sent:?}");
+        peer.sent = sent;
+        assert!(!peer.sent(&do_binary), "MUD clients are not asked BINARY");
+    }
+    // The admin's choice of editing leaves the hints to what tf is.
+    for line_editing in [LineEditing::Server, LineEditing::Client] {
+        let mut peer = Peer::connect(&config(line_editing));
+        peer.sends(&tf4_answers().concat());
+        assert!(peer.negotiation.client().slash_prefix_client());
+    }
+}
+
+/// `Telnet` reads a whole read's negotiations before its events are handed
+/// out one by one, so its option states run ahead of the events: the banner
+/// must not go out on an early event of a read that also holds the TTYPE
+/// refusal, before the client is known (tf's answers in one read begin with
+/// `DO MCCP2` and `WILL NAWS`).
+#[test]
+fn the_banner_waits_for_the_events_of_a_read_not_the_telnet_state() {
+    let mut peer = Peer::auto();
+    peer.telnet.handle_input(&tf4_answers().concat());
+    let mut settled = 0;
+    while let Some(event) = peer.telnet.poll_event() {
+        let effects = peer
+            .negotiation
+            .on_event(&mut peer.telnet, &event, peer.now)
+            .expect("within the budget");
+        if effects.settled {
+            settled += 1;
+            let client = peer.negotiation.client();
+            assert!(
+                client.slash_prefix_client(),
+                "settled at {event:?}, before tf was known"
+            );
+        }
+    }
+    assert_eq!(settled, 1);
+    assert_eq!(peer.negotiation.editing(), Mode::Client);
 }
